@@ -1,0 +1,45 @@
+# fedostree: `make demo` and `make test` are the whole set-up; both call `make setup`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := ostree gir1.2-ostree-1.0 python3-gi python3-solv python3-rpm \
+	python3-libcomps python3-librepo python3-venv rpm createrepo-c bubblewrap \
+	busybox-static gcc
+DEMO := demo
+
+.PHONY: setup apt venv demo test lint typecheck clean
+
+setup: apt venv
+
+# Install only what is missing, so that a second run is a no-op.
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	/usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(PY) -m fedostree.demo $(DEMO)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+test: setup lint typecheck
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(VENV) $(DEMO)

@@ -1,0 +1,3 @@
+from fedostree.cli.main import main
+
+main()

@@ -1,0 +1,78 @@
+"""The `fedostree` command: the one place where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from fedostree.errors import FedostreeError, ResolveError
+
+log = logging.getLogger("fedostree")
+
+
+class FedostreeGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FedostreeError as e:
+            _report(e, debug=ctx.obj.get("debug", False) if ctx.obj else False)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            ctx.exit(130)
+
+
+def _report(e: FedostreeError, *, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(e, file=sys.stderr)
+    click.echo(f"error: {e}", err=True)
+    if isinstance(e, ResolveError):
+        for problem in e.problems:
+            click.echo(f"  problem: {problem}", err=True)
+
+
+class _WarningFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
+
+
+def _setup_logging(debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_WarningFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+@click.group(cls=FedostreeGroup)
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug messages.")
+@click.version_option(package_name="fedostree")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Compose RPM package sets into OSTree trees, and replicate them atomically."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    _setup_logging(debug)
+
+
+def _register() -> None:
+    from fedostree.cli import compose, sample
+
+    cli.add_command(compose.compose)
+    cli.add_command(sample.sample_repo)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except FedostreeError as e:  # raised outside a command invocation
+        _report(e, debug="--debug" in sys.argv)
+        sys.exit(e.exit_code)

@@ -1,0 +1,101 @@
+"""Committing a composed tree: version, package list and input hash in the metadata;
+the ref moved atomically in the published repository; the summary regenerated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedostree.compose.treefile import Treefile
+from fedostree.core import ostree as ot
+from fedostree.core.depsolve import Package
+from fedostree.core.ostree import GLib, OSTree
+from fedostree.errors import FedostreeError
+
+INPUTHASH_KEY = "rpmostree.inputhash"
+PKGLIST_KEY = "rpmostree.rpmdb.pkglist"
+
+
+@dataclass(frozen=True)
+class PreviousCommit:
+    checksum: str
+    version: str | None
+    inputhash: str | None
+
+
+def input_hash(tf: Treefile, packages: Sequence[Package]) -> str:
+    """sha256 over the flattened treefile and the resolved packages' digests."""
+    doc = {
+        "treefile": tf.flattened(),
+        "packages": sorted(f"{p.nevra} sha256:{p.sha256}" for p in packages),
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def previous_commit(repo: OSTree.Repo, ref: str) -> PreviousCommit | None:
+    checksum = ot.resolve_rev(repo, ref)
+    if checksum is None:
+        return None
+    md = ot.commit_metadata(repo, checksum)
+    return PreviousCommit(checksum, md.get("version"), md.get(INPUTHASH_KEY))
+
+
+def next_version(prefix: str | None, last: str | None) -> str | None:
+    """rpm-ostree's automatic-version-prefix: PREFIX, then PREFIX.1, PREFIX.2, ..."""
+    if prefix is None:
+        return None
+    if last is None or not (last == prefix or last.startswith(prefix + ".")):
+        return prefix
+    tail = last[len(prefix) + 1 :]
+    counter = int(tail.split(".")[0]) if tail.split(".")[0].isdigit() else 0
+    return f"{prefix}.{counter + 1}"
+
+
+def commit_metadata(
+    packages: Sequence[Package], *, version: str | None, inputhash: str, kernel: str | None
+) -> dict[str, GLib.Variant]:
+    pkglist = [(p.name, str(p.epoch), p.version, p.release, p.arch) for p in packages]
+    md = {
+        INPUTHASH_KEY: GLib.Variant("s", inputhash),
+        PKGLIST_KEY: GLib.Variant("a(sssss)", sorted(pkglist)),
+        "ostree.bootable": GLib.Variant("b", kernel is not None),
+    }
+    if version:
+        md["version"] = GLib.Variant("s", version)
+    if kernel:
+        md["ostree.linux"] = GLib.Variant("s", kernel)
+    return md
+
+
+def commit_rootfs(
+    build_repo: OSTree.Repo,
+    rootfs: Path,
+    devino: OSTree.RepoDevInoCache,
+    *,
+    subject: str,
+    parent: str | None,
+    metadata: dict[str, GLib.Variant],
+) -> str:
+    """Commit rootfs into the build repository; hardlinked files cost no rehashing."""
+    with ot.transaction(build_repo):
+        mtree = ot.commit_directory(build_repo, rootfs, devino)
+        return ot.write_commit(build_repo, mtree, parent=parent, subject=subject, metadata=metadata)
+
+
+def publish(build_repo: OSTree.Repo, out_repo: OSTree.Repo, commit: str, ref: str) -> None:
+    """Copy the commit's missing objects into the published repository, then move the ref."""
+    options = GLib.Variant("a{sv}", {
+        "refs": GLib.Variant("as", [commit]),
+        "flags": GLib.Variant("i", int(OSTree.RepoPullFlags.NONE)),
+        "depth": GLib.Variant("i", 0),
+    })  # fmt: skip
+    uri = build_repo.get_path().get_uri()
+    try:
+        out_repo.pull_with_options(uri, options, None, None)
+        out_repo.set_ref_immediate(None, ref, commit, None)
+        out_repo.regenerate_summary(None, None)
+    except GLib.Error as e:
+        raise FedostreeError(f"publishing {ref}: {e.message}") from e

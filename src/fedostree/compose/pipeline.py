@@ -1,0 +1,161 @@
+"""`compose tree`, as a recipe of small steps: fetch metadata, resolve, check the input
+hash, download, import, assemble, run scriptlets, postprocess, commit, publish."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcomps
+import solv
+
+from fedostree.compose import commit as cm
+from fedostree.compose import postprocess as pp
+from fedostree.compose.treefile import Treefile, validate_for_compose
+from fedostree.core import depsolve
+from fedostree.core import ostree as ot
+from fedostree.core.assemble import checkout_packages, run_scriptlets
+from fedostree.core.depsolve import Package
+from fedostree.core.download import download_packages
+from fedostree.core.ostree import OSTree
+from fedostree.core.pkgcache import CachedPackage, PackageCache, cache_ref
+from fedostree.core.progress import Progress
+from fedostree.core.repomd import RepoMetadata, fetch_metadata, load_repo_configs
+from fedostree.core.rpmdb import write_rpmdb
+
+log = logging.getLogger(__name__)
+BASEARCH = os.uname().machine
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    repo: Path
+    cachedir: Path
+    lockfile: Path | None = None
+    write_lockfile_to: Path | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class ComposeResult:
+    ref: str
+    commit: str
+    version: str | None
+    packages: int
+    changed: bool
+
+
+@dataclass
+class Session:
+    """What several composes in one run share: the repositories and their metadata."""
+
+    options: ComposeOptions
+    _metadata: dict[tuple[str, ...], tuple[solv.Pool, libcomps.Comps]] = field(default_factory=dict)
+    _out_repo: OSTree.Repo | None = None
+    _build_repo: OSTree.Repo | None = None
+
+    @property
+    def out_repo(self) -> OSTree.Repo:
+        if self._out_repo is None:
+            self._out_repo = ot.open_repo(self.options.repo, create_mode="archive")
+        return self._out_repo
+
+    @property
+    def build_repo(self) -> OSTree.Repo:
+        """A bare repository in the cache: the package cache and assembled trees live here."""
+        if self._build_repo is None:
+            self._build_repo = ot.open_repo(self.options.cachedir / "repo", create_mode="bare")
+        return self._build_repo
+
+    def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
+        key = (*tf.repos, str(tf.releasever))
+        if key not in self._metadata:
+            variables = {"releasever": tf.releasever or "", "basearch": BASEARCH}
+            configs = load_repo_configs(tf.repos, tf.repo_dirs, variables, where=str(tf.path))
+            metas = [fetch_metadata(c, self.options.cachedir) for c in configs]
+            self._metadata[key] = (depsolve.load_pool(metas, BASEARCH), depsolve.load_comps(metas))
+        return self._metadata[key]
+
+
+def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
+    validate_for_compose(tf)
+    opts = session.options
+    packages = resolve_packages(tf, session)
+    inputhash = cm.input_hash(tf, packages)
+    previous = cm.previous_commit(session.out_repo, tf.ref)
+    if previous and previous.inputhash == inputhash and not opts.force:
+        return ComposeResult(
+            tf.ref, previous.checksum, previous.version, len(packages), changed=False
+        )
+    cached = ensure_cached(session.build_repo, packages, opts.cachedir)
+    version = cm.next_version(tf.automatic_version_prefix, previous.version if previous else None)
+    with tempfile.TemporaryDirectory(prefix="compose-", dir=opts.cachedir) as work:
+        rootfs = Path(work) / "rootfs"
+        devino = OSTree.RepoDevInoCache.new()
+        kernel = assemble_tree(tf, session.build_repo, cached, rootfs, devino)
+        metadata = cm.commit_metadata(packages, version=version, inputhash=inputhash, kernel=kernel)
+        commit = cm.commit_rootfs(session.build_repo, rootfs, devino, subject=_subject(tf, version),
+                                  parent=previous.checksum if previous else None, metadata=metadata)  # fmt: skip
+    cm.publish(session.build_repo, session.out_repo, commit, tf.ref)
+    return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
+
+
+def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
+    pool, comps = session.metadata_for(tf)
+    lock = depsolve.read_lockfile(session.options.lockfile) if session.options.lockfile else None
+    specs = depsolve.expand_groups(comps, tf.packages)
+    packages = depsolve.resolve(pool, specs, exclude=tf.exclude_packages, lock=lock)
+    if lock:
+        depsolve.check_lock_digests(packages, lock)
+    if session.options.write_lockfile_to:
+        depsolve.write_lockfile(session.options.write_lockfile_to, packages)
+    return packages
+
+
+def ensure_cached(
+    repo: OSTree.Repo, packages: Sequence[Package], cachedir: Path
+) -> list[CachedPackage]:
+    """Import each package not yet in the package cache (downloading only those)."""
+    cache = PackageCache(repo)
+    refs = {p.nevra: cache_ref(p.name, p.evr, p.arch) for p in packages}
+    missing = [p for p in packages if cache.lookup(refs[p.nevra], p.sha256) is None]
+    if missing:
+        paths = download_packages(missing, cachedir)
+        with ot.transaction(repo), Progress("Importing", total=len(missing)) as bar:
+            for p in missing:
+                cache.import_rpm(paths[p.nevra], refs[p.nevra], p.sha256)
+                bar.advance()
+    found = [cache.lookup(refs[p.nevra], p.sha256) for p in packages]
+    return [c for c in found if c is not None]
+
+
+def assemble_tree(
+    tf: Treefile,
+    repo: OSTree.Repo,
+    cached: Sequence[CachedPackage],
+    rootfs: Path,
+    devino: OSTree.RepoDevInoCache,
+) -> str | None:
+    """Build the final tree in rootfs; return the kernel version it boots."""
+    checkout_packages(repo, cached, rootfs, devino)
+    run_scriptlets(rootfs, cached, tf.ignore_scripts)
+    kernel = pp.place_kernel(rootfs)
+    pp.add_files(rootfs, tf)
+    pp.remove_files(rootfs, tf)
+    pp.enable_units(rootfs, tf)
+    pp.run_postprocess(rootfs, tf)
+    pp.clean_state_dirs(rootfs)
+    pp.move_etc(rootfs)
+    write_rpmdb(rootfs, [c.header_blob for c in cached])
+    return kernel
+
+
+def _subject(tf: Treefile, version: str | None) -> str:
+    return f"{tf.ref}: {version}" if version else tf.ref
+
+
+__all__ = ["ComposeOptions", "ComposeResult", "RepoMetadata", "Session", "compose_tree"]

@@ -1,0 +1,136 @@
+"""Assembling a root filesystem from cached packages: a union hardlink checkout, then
+the scriptlets in a sandbox. Shared by the compose server and client-side layering."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from fedostree.core import ostree as ot
+from fedostree.core.ostree import OSTree
+from fedostree.core.pkgcache import CachedPackage
+from fedostree.core.progress import Progress
+from fedostree.core.rpmfile import Scriptlet, header_from_blob, scriptlets_of
+from fedostree.core.sandbox import SCRIPT_PATH, Sandbox
+from fedostree.errors import ConfigError, FedostreeError
+
+log = logging.getLogger(__name__)
+LUA = "<lua>"
+
+
+class ScriptletError(FedostreeError):
+    pass
+
+
+def checkout_packages(
+    repo: OSTree.Repo,
+    packages: Sequence[CachedPackage],
+    rootfs: Path,
+    devino: OSTree.RepoDevInoCache,
+) -> None:
+    """Union-checkout every package in install order; later files replace earlier ones."""
+    rootfs.mkdir(parents=True, exist_ok=True)
+    with Progress("Assembling", total=len(packages)) as bar:
+        for pkg in packages:
+            ot.checkout_union(repo, pkg.commit, rootfs, devino)
+            bar.advance()
+    break_hardlinks(rootfs / "etc")
+
+
+def break_hardlinks(top: Path) -> None:
+    """Give each shared regular file under top a private copy, so it can be edited in place."""
+    for dirpath, _dirs, files in os.walk(top):
+        for name in files:
+            path = Path(dirpath, name)
+            st = path.lstat()
+            if path.is_file() and not path.is_symlink() and st.st_nlink > 1:
+                copy_up(path)
+
+
+def copy_up(path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.fedostree-tmp")
+    shutil.copy2(path, tmp, follow_symlinks=False)
+    os.replace(tmp, path)
+
+
+def collect_scriptlets(packages: Sequence[CachedPackage], ignore: Iterable[str]) -> list[Scriptlet]:
+    """Every scriptlet to run, refusing Lua ones that the treefile does not ignore."""
+    ignored = set(ignore)
+    out = []
+    for pkg in packages:
+        for s in scriptlets_of(header_from_blob(pkg.header_blob)):
+            if {f"{s.package}.{s.name}", f"{s.package}.*"} & ignored:
+                continue
+            if s.program[0] == LUA:
+                raise ConfigError(
+                    f"{pkg.nevra}: %{s.name} is a Lua scriptlet, which fedostree cannot run; "
+                    f"add '{s.package}.{s.name}' to the treefile's ignore-scripts to skip it"
+                )
+            out.append(s)
+    return out
+
+
+def run_scriptlets(rootfs: Path, packages: Sequence[CachedPackage], ignore: Iterable[str]) -> None:
+    """rpm-ostree's order: every %pre, then file ownership, every %post, every %posttrans."""
+    scriptlets = collect_scriptlets(packages, ignore)
+    by_phase = {
+        phase: [s for s in scriptlets if s.name == phase] for phase in ("pre", "post", "posttrans")
+    }
+    with Sandbox(rootfs) as sandbox:
+        _run_phase(sandbox, by_phase["pre"])
+        apply_ownership(rootfs, packages)
+        _run_phase(sandbox, by_phase["post"])
+        _run_phase(sandbox, by_phase["posttrans"])
+
+
+def _run_phase(sandbox: Sandbox, scriptlets: Sequence[Scriptlet]) -> None:
+    for s in scriptlets:
+        arg = "0" if s.name == "posttrans" else "1"
+        if s.body:
+            result = sandbox.run([*s.program, SCRIPT_PATH, arg], script=s.body)
+        else:
+            result = sandbox.run(list(s.program))
+        if result.returncode != 0:
+            output = " | ".join((result.stdout + result.stderr).strip().splitlines()[-5:])
+            raise ScriptletError(
+                f"{s.package}: %{s.name} scriptlet failed with exit status {result.returncode}"
+                + (f": {output}" if output else "")
+            )
+
+
+def apply_ownership(rootfs: Path, packages: Sequence[CachedPackage]) -> None:
+    """Give files their non-root owners, now that %pre scriptlets have created the users."""
+    users = _read_ids(rootfs / "etc/passwd")
+    groups = _read_ids(rootfs / "etc/group")
+    for pkg in packages:
+        for path, user, group in pkg.nonroot:
+            target = rootfs / path.lstrip("/")
+            uid, gid = users.get(user), groups.get(group)
+            if uid is None or gid is None:
+                log.warning(
+                    "%s: %s: unknown user '%s' or group '%s'; left as root",
+                    pkg.nevra,
+                    path,
+                    user,
+                    group,
+                )
+                continue
+            st = target.lstat()
+            if target.is_file() and not target.is_symlink() and st.st_nlink > 1:
+                copy_up(target)
+            os.lchown(target, uid, gid)
+            if not target.is_symlink():
+                os.chmod(target, st.st_mode & 0o7777)  # chown clears setuid bits
+
+
+def _read_ids(path: Path) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            fields = line.split(":")
+            if len(fields) >= 3 and fields[2].isdigit():
+                ids.setdefault(fields[0], int(fields[2]))
+    return ids

@@ -1,0 +1,99 @@
+"""Downloading RPMs in parallel with librepo, checksums verified, into a cache that
+only ever holds complete, verified files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import librepo
+
+from fedostree.core.depsolve import Package
+from fedostree.core.progress import Progress
+from fedostree.errors import FedostreeError
+
+PARALLEL = 8
+
+
+def cached_rpm_path(cachedir: Path, pkg: Package) -> Path:
+    return cachedir / "rpms" / pkg.sha256[:2] / f"{pkg.sha256[2:]}-{Path(pkg.location).name}"
+
+
+def download_packages(packages: Sequence[Package], cachedir: Path) -> dict[str, Path]:
+    """Make each package's RPM present and verified in the cache; return nevra -> path."""
+    paths = {p.nevra: cached_rpm_path(cachedir, p) for p in packages}
+    wanted = [p for p in packages if not _is_valid(paths[p.nevra], p)]
+    if wanted:
+        _fetch(wanted, paths, cachedir)
+    return paths
+
+
+def _is_valid(path: Path, pkg: Package) -> bool:
+    return path.is_file() and sha256_file(path) == pkg.sha256
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fetch(packages: Sequence[Package], paths: dict[str, Path], cachedir: Path) -> None:
+    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=_ensure(cachedir)))
+    try:
+        with Progress(
+            "Downloading", total=sum(p.download_size for p in packages), unit="bytes"
+        ) as bar:
+            targets = [_target(p, staging, bar) for p in packages]
+            try:
+                librepo.download_packages(targets, failfast=True)
+            except librepo.LibrepoException as e:
+                raise FedostreeError(
+                    f"download failed: {e.args[1] if len(e.args) > 1 else e}"
+                ) from e
+            for pkg, target in zip(packages, targets, strict=True):
+                if target.err:
+                    raise FedostreeError(
+                        f"{pkg.nevra} ({pkg.repo_id}): download failed: {target.err}"
+                    )
+        for pkg, target in zip(packages, targets, strict=True):
+            dest = paths[pkg.nevra]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target.dest, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _target(pkg: Package, staging: Path, bar: Progress) -> librepo.PackageTarget:
+    handle = librepo.Handle()
+    handle.setopt(librepo.LRO_REPOTYPE, librepo.LR_YUMREPO)
+    handle.setopt(librepo.LRO_URLS, [pkg.baseurl])
+    handle.setopt(librepo.LRO_MAXPARALLELDOWNLOADS, PARALLEL)
+    handle.setopt(librepo.LRO_CONNECTTIMEOUT, 20)
+    done = {"n": 0}
+
+    def progress(_data: object, _total: float, now: float) -> int:
+        bar.advance(int(now) - done["n"])
+        done["n"] = int(now)
+        return librepo.CB_OK
+
+    return librepo.PackageTarget(
+        pkg.location,
+        handle=handle,
+        dest=str(staging / f"{pkg.sha256}.rpm"),
+        checksum_type=librepo.SHA256,
+        checksum=pkg.sha256,
+        expectedsize=pkg.download_size or 0,
+        progresscb=progress,
+    )
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,166 @@
+"""A thin wrapper over libostree (through PyGObject): open and create repositories,
+write objects, commit, check out. The rest of fedostree speaks in domain terms."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import gi
+
+gi.require_version("OSTree", "1.0")
+from gi.repository import Gio, GLib, OSTree  # noqa: E402
+
+from fedostree.errors import FedostreeError  # noqa: E402
+
+__all__ = ["GLib", "Gio", "OSTree"]
+
+MODES = {
+    "archive": OSTree.RepoMode.ARCHIVE,
+    "bare": OSTree.RepoMode.BARE,
+    "bare-user": OSTree.RepoMode.BARE_USER,
+}
+
+
+def open_repo(path: Path, *, create_mode: str | None = None) -> OSTree.Repo:
+    """Open the repository at path; with create_mode, create it first if it is absent."""
+    repo = OSTree.Repo.new(Gio.File.new_for_path(str(path)))
+    try:
+        if create_mode and not (Path(path) / "config").exists():
+            Path(path).mkdir(parents=True, exist_ok=True)
+            repo.create(MODES[create_mode], None)
+        else:
+            repo.open(None)
+    except GLib.Error as e:
+        raise FedostreeError(f"{path}: cannot open OSTree repository: {e.message}") from e
+    return repo
+
+
+def resolve_rev(repo: OSTree.Repo, rev: str) -> str | None:
+    """The commit a ref or checksum names, or None if there is none."""
+    try:
+        _, commit = repo.resolve_rev(rev, True)
+    except GLib.Error as e:
+        raise FedostreeError(f"cannot resolve '{rev}': {e.message}") from e
+    return str(commit) if commit else None
+
+
+def commit_metadata(repo: OSTree.Repo, commit: str) -> dict[str, Any]:
+    """The commit's metadata a{sv}, unpacked into Python values."""
+    _, variant, _ = repo.load_commit(commit)
+    return dict(variant.get_child_value(0).unpack())
+
+
+def commit_timestamp(repo: OSTree.Repo, commit: str) -> int:
+    _, variant, _ = repo.load_commit(commit)
+    return int(OSTree.commit_get_timestamp(variant))
+
+
+def to_variant_dict(values: Mapping[str, GLib.Variant]) -> GLib.Variant:
+    return GLib.Variant("a{sv}", dict(values))
+
+
+@contextlib.contextmanager
+def transaction(repo: OSTree.Repo) -> Iterator[OSTree.Repo]:
+    """A repository transaction: committed on success, aborted on any exception."""
+    repo.prepare_transaction(None)
+    try:
+        yield repo
+    except BaseException:
+        repo.abort_transaction(None)
+        raise
+    repo.commit_transaction(None)
+
+
+def file_info(
+    mode: int, uid: int = 0, gid: int = 0, size: int = 0, target: str = ""
+) -> Gio.FileInfo:
+    """A Gio.FileInfo as libostree wants it for a content or dirmeta object."""
+    info = Gio.FileInfo()
+    if (mode & 0o170000) == 0o040000:
+        kind = Gio.FileType.DIRECTORY
+    elif (mode & 0o170000) == 0o120000:
+        kind = Gio.FileType.SYMBOLIC_LINK
+        info.set_symlink_target(target)
+    else:
+        kind = Gio.FileType.REGULAR
+        info.set_size(size)
+    info.set_attribute_uint32("standard::type", kind)
+    info.set_attribute_uint32("unix::uid", uid)
+    info.set_attribute_uint32("unix::gid", gid)
+    info.set_attribute_uint32("unix::mode", mode)
+    return info
+
+
+def write_dirmeta(repo: OSTree.Repo, mode: int, uid: int = 0, gid: int = 0) -> str:
+    variant = OSTree.create_directory_metadata(
+        file_info(0o040000 | (mode & 0o7777), uid, gid), None
+    )
+    _, csum = repo.write_metadata(OSTree.ObjectType.DIR_META, None, variant, None)
+    return bytes(csum).hex()
+
+
+def write_content(repo: OSTree.Repo, info: Gio.FileInfo, data: bytes = b"") -> str:
+    """Write one file object (regular or symlink) from its info and bytes; return its checksum."""
+    stream = Gio.MemoryInputStream.new_from_bytes(GLib.Bytes.new(data))
+    _, content, length = OSTree.raw_file_to_content_stream(stream, info, None, None)
+    _, csum = repo.write_content(None, content, length, None)
+    return bytes(csum).hex()
+
+
+def write_commit(
+    repo: OSTree.Repo,
+    root: OSTree.MutableTree,
+    *,
+    parent: str | None,
+    subject: str,
+    metadata: Mapping[str, GLib.Variant],
+    timestamp: int | None = None,
+) -> str:
+    """Write the tree and a commit object for it (inside a transaction); return the commit."""
+    _, root_file = repo.write_mtree(root, None)
+    md = to_variant_dict(metadata)
+    if timestamp is None:
+        _, commit = repo.write_commit(parent, subject, "", md, root_file, None)
+    else:
+        _, commit = repo.write_commit_with_time(parent, subject, "", md, root_file, timestamp, None)
+    return str(commit)
+
+
+def commit_directory(
+    repo: OSTree.Repo, path: Path, devino: OSTree.RepoDevInoCache | None
+) -> OSTree.MutableTree:
+    """Read a directory into a mutable tree; hardlinks to the repo's objects cost no hashing."""
+    mtree = OSTree.MutableTree.new()
+    modifier = OSTree.RepoCommitModifier.new(OSTree.RepoCommitModifierFlags.NONE, None)
+    if devino is not None:
+        modifier.set_devino_cache(devino)
+    dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        repo.write_dfd_to_mtree(dfd, ".", mtree, modifier, None)
+    finally:
+        os.close(dfd)
+    return mtree
+
+
+def checkout_union(
+    repo: OSTree.Repo, commit: str, dest: Path, devino: OSTree.RepoDevInoCache | None = None
+) -> None:
+    """Hardlink-check out a commit over dest, files of later checkouts replacing earlier ones."""
+    options = OSTree.RepoCheckoutAtOptions()
+    options.overwrite_mode = OSTree.RepoCheckoutOverwriteMode.UNION_FILES
+    options.no_copy_fallback = True
+    if devino is not None:
+        options.set_devino(devino)
+    try:
+        repo.checkout_at(options, -100, str(dest), commit, None)
+    except GLib.Error as e:
+        raise FedostreeError(f"checkout of {commit[:12]} into {dest}: {e.message}") from e
+
+
+def set_ref(repo: OSTree.Repo, ref: str, commit: str | None) -> None:
+    """Move (or with None, delete) a ref within the current transaction."""
+    repo.transaction_set_ref(None, ref, commit)

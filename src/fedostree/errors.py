@@ -1,0 +1,26 @@
+"""The exception hierarchy. The CLI translates these once, at the boundary, into
+a one-line message and an exit code."""
+
+
+class FedostreeError(Exception):
+    """A failure with a one-line message for the user; exit code 1."""
+
+    exit_code = 1
+
+
+class ConfigError(FedostreeError):
+    """Bad input: a usage or configuration error (treefile, lockfile, products); exit code 2."""
+
+    exit_code = 2
+
+
+class ResolveError(FedostreeError):
+    """The package set cannot be resolved; carries libsolv's problem explanations."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class CommandError(FedostreeError):
+    """An external command failed; the message names the exact command line and its output."""
