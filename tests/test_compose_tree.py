@@ -25,7 +25,7 @@ def treefile(tmp_path: Path, base_repo: Path) -> Path:
     return write_treefile(tmp_path / "config", base_repo.as_uri(), TREE)
 
 
-def compose(treefile: Path, tmp_path: Path, *extra: str):  # noqa: ANN201
+def compose(treefile: Path, tmp_path: Path, *extra: str):
     return run(
         "compose",
         "tree",
@@ -157,7 +157,7 @@ def test_lockfile_round_trip(treefile: Path, tmp_path: Path) -> None:
     assert "committed 20.1" in r.stdout
 
 
-def test_compose_over_http(tmp_path: Path, base_repo: Path, http_server) -> None:  # noqa: ANN001
+def test_compose_over_http(tmp_path: Path, base_repo: Path, http_server) -> None:
     tf = write_treefile(tmp_path / "config", http_server(base_repo), TREE)
     r = compose(tf, tmp_path)
     assert r.exit_code == 0, r.stderr

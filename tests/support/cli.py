@@ -42,6 +42,10 @@ def refs(repo: Path) -> dict[str, str]:
 
 
 def rpmdb_names(checkout: Path) -> list[str]:
-    r = subprocess.run(["rpm", "--dbpath", str(checkout / "usr/share/rpm"), "-qa", "--qf", "%{NAME}\\n"],
-                       capture_output=True, text=True, check=True)  # fmt: skip
+    r = subprocess.run(
+        ["rpm", "--dbpath", str(checkout / "usr/share/rpm"), "-qa", "--qf", "%{NAME}\\n"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return sorted(r.stdout.split())

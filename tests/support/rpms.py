@@ -39,25 +39,54 @@ class Pkg:
 def base_packages() -> list[Pkg]:
     """A minimal working OS: filesystem, setup (passwd), and a busybox shell."""
     return [
-        Pkg("filesystem", files={"/bin": ("symlink", "usr/bin"), "/sbin": ("symlink", "usr/sbin"),
-                                 "/usr/bin": ("dir",), "/usr/sbin": ("dir",), "/etc": ("dir",),
-                                 "/usr/lib/modules": ("dir",), "/var/lib": ("dir",)}),  # fmt: skip
-        Pkg("setup", requires=["filesystem"], config=["/etc/passwd", "/etc/group"],
-            files={"/etc/passwd": "root:x:0:0:root:/root:/bin/sh\n", "/etc/group": "root:x:0:\n"}),
-        Pkg("bash", requires=["filesystem"], provides=["/bin/sh"],
-            files={"/usr/sbin/busybox": ("copy", str(BUSYBOX)),
-                   **{f"/usr/bin/{a}": ("symlink", "../sbin/busybox")
-                      for a in ("sh", "cat", "echo", "grep", "ls", "mkdir", "sed", "touch")}}),
-    ]  # fmt: skip
+        Pkg(
+            "filesystem",
+            files={
+                "/bin": ("symlink", "usr/bin"),
+                "/sbin": ("symlink", "usr/sbin"),
+                "/usr/bin": ("dir",),
+                "/usr/sbin": ("dir",),
+                "/etc": ("dir",),
+                "/usr/lib/modules": ("dir",),
+                "/var/lib": ("dir",),
+            },
+        ),
+        Pkg(
+            "setup",
+            requires=["filesystem"],
+            config=["/etc/passwd", "/etc/group"],
+            files={"/etc/passwd": "root:x:0:0:root:/root:/bin/sh\n", "/etc/group": "root:x:0:\n"},
+        ),
+        Pkg(
+            "bash",
+            requires=["filesystem"],
+            provides=["/bin/sh"],
+            files={
+                "/usr/sbin/busybox": ("copy", str(BUSYBOX)),
+                **{
+                    f"/usr/bin/{a}": ("symlink", "../sbin/busybox")
+                    for a in ("sh", "cat", "echo", "grep", "ls", "mkdir", "sed", "touch")
+                },
+            },
+        ),
+    ]
 
 
 def render_spec(pkg: Pkg) -> str:
     lines = [
-        f"Name: {pkg.name}", f"Version: {pkg.version}", f"Release: {pkg.release}",
-        "Summary: test package", "License: MIT", f"BuildArch: {pkg.arch}", "AutoReqProv: no",
-        *[f"Requires: {r}" for r in pkg.requires], *[f"Provides: {p}" for p in pkg.provides],
-        "%description", "test package", "%install",
-    ]  # fmt: skip
+        f"Name: {pkg.name}",
+        f"Version: {pkg.version}",
+        f"Release: {pkg.release}",
+        "Summary: test package",
+        "License: MIT",
+        f"BuildArch: {pkg.arch}",
+        "AutoReqProv: no",
+        *[f"Requires: {r}" for r in pkg.requires],
+        *[f"Provides: {p}" for p in pkg.provides],
+        "%description",
+        "test package",
+        "%install",
+    ]
     for path, spec in pkg.files.items():
         dest = f"%{{buildroot}}{path}"
         lines.append(f"mkdir -p $(dirname {dest})")
@@ -90,13 +119,31 @@ def build_rpms(pkgs: Sequence[Pkg], outdir: Path, workdir: Path) -> list[Path]:
         spec.parent.mkdir(parents=True, exist_ok=True)
         spec.write_text(render_spec(pkg))
         subprocess.run(
-            ["rpmbuild", "-bb", "--nodeps", "--quiet", "--define", f"_topdir {top}",
-             "--define", "debug_package %{nil}", "--define", "__os_install_post %{nil}",
-             "--define", "_build_id_links none", "--define", "_buildhost fedostree-test",
-             "--define", "use_source_date_epoch_as_buildtime 1",
-             "--define", "_binary_payload w2.gzdio", str(spec)],
-            check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
-        )  # fmt: skip
+            [
+                "rpmbuild",
+                "-bb",
+                "--nodeps",
+                "--quiet",
+                "--define",
+                f"_topdir {top}",
+                "--define",
+                "debug_package %{nil}",
+                "--define",
+                "__os_install_post %{nil}",
+                "--define",
+                "_build_id_links none",
+                "--define",
+                "_buildhost fedostree-test",
+                "--define",
+                "use_source_date_epoch_as_buildtime 1",
+                "--define",
+                "_binary_payload w2.gzdio",
+                str(spec),
+            ],
+            check=True,
+            capture_output=True,
+            env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+        )
         for rpm in (top / "RPMS").rglob("*.rpm"):
             dest = outdir / rpm.name
             shutil.move(rpm, dest)
@@ -184,22 +231,47 @@ def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def demo_packages() -> list[Pkg]:
     return [
-        Pkg("hello", version="2.10", requires=["bash", "setup", "libhello"],
-            files={"/usr/bin/hello": "#!/bin/sh\necho hello\n", "/etc/hello.conf": "greeting=hi\n",
-                   "/var/lib/hello": ("dir",), "/var/lib/hello/state": "fresh\n",
-                   "/usr/libexec/hello-helper": "helper\n"},
-            attrs={"/usr/bin/hello": "0755,root,root", "/usr/libexec/hello-helper": "4750,root,hello",
-                   "/var/lib/hello": "0750,hello,hello"},
+        Pkg(
+            "hello",
+            version="2.10",
+            requires=["bash", "setup", "libhello"],
+            files={
+                "/usr/bin/hello": "#!/bin/sh\necho hello\n",
+                "/etc/hello.conf": "greeting=hi\n",
+                "/var/lib/hello": ("dir",),
+                "/var/lib/hello/state": "fresh\n",
+                "/usr/libexec/hello-helper": "helper\n",
+            },
+            attrs={
+                "/usr/bin/hello": "0755,root,root",
+                "/usr/libexec/hello-helper": "4750,root,hello",
+                "/var/lib/hello": "0750,hello,hello",
+            },
             config=["/etc/hello.conf"],
-            scripts={"pre": "grep -q '^hello:' /etc/passwd || echo 'hello:x:990:990::/:/sbin/nologin' >> /etc/passwd\n"
-                            "grep -q '^hello:' /etc/group || echo 'hello:x:990:' >> /etc/group",
-                     "post": "echo \"post $1\" > /etc/hello.post-ran",
-                     "posttrans": "touch /etc/hello.posttrans-ran"}),
-        Pkg("libhello", version="1.2", requires=["filesystem"], provides=["libhello.so.1()(64bit)"],
+            scripts={
+                "pre": "grep -q '^hello:' /etc/passwd || echo 'hello:x:990:990::/:/sbin/nologin' >> /etc/passwd\n"
+                "grep -q '^hello:' /etc/group || echo 'hello:x:990:' >> /etc/group",
+                "post": 'echo "post $1" > /etc/hello.post-ran',
+                "posttrans": "touch /etc/hello.posttrans-ran",
+            },
+        ),
+        Pkg(
+            "libhello",
+            version="1.2",
+            requires=["filesystem"],
+            provides=["libhello.so.1()(64bit)"],
             files={"/usr/lib64/libhello.so.1": "not really ELF\n"},
-            scripts={"post": "echo libhello >> /etc/ld-ran"}),
-        Pkg("kernel", version="5.14.0", release="1.fc20", requires=["filesystem"],
-            files={"/boot/vmlinuz-5.14.0-1.fc20.x86_64": "vmlinuz\n",
-                   "/boot/initramfs-5.14.0-1.fc20.x86_64.img": "initramfs\n",
-                   "/usr/lib/modules/5.14.0-1.fc20.x86_64/modules.dep": "\n"}),
-    ]  # fmt: skip
+            scripts={"post": "echo libhello >> /etc/ld-ran"},
+        ),
+        Pkg(
+            "kernel",
+            version="5.14.0",
+            release="1.fc20",
+            requires=["filesystem"],
+            files={
+                "/boot/vmlinuz-5.14.0-1.fc20.x86_64": "vmlinuz\n",
+                "/boot/initramfs-5.14.0-1.fc20.x86_64.img": "initramfs\n",
+                "/usr/lib/modules/5.14.0-1.fc20.x86_64/modules.dep": "\n",
+            },
+        ),
+    ]

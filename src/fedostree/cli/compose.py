@@ -24,8 +24,13 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
         required=True,
         help="OSTree repository (archive mode; created if absent).",
     )(f)
-    f = click.option("--cachedir", type=_path, default=DEFAULT_CACHEDIR, show_default=True,
-                     help="Metadata, download and package cache.")(f)  # fmt: skip
+    f = click.option(
+        "--cachedir",
+        type=_path,
+        default=DEFAULT_CACHEDIR,
+        show_default=True,
+        help="Metadata, download and package cache.",
+    )(f)
     f = click.option(
         "--force-nocache", is_flag=True, help="Compose even if the inputs are unchanged."
     )(f)
@@ -46,9 +51,14 @@ def compose() -> None:
     "--write-lockfile-to", type=_path, help="Write the resolved package set as a lockfile."
 )
 def compose_tree_cmd(
-    treefile: Path, repo: Path, cachedir: Path, force_nocache: bool, as_json: bool,
-    lockfile: Path | None, write_lockfile_to: Path | None,
-) -> None:  # fmt: skip
+    treefile: Path,
+    repo: Path,
+    cachedir: Path,
+    force_nocache: bool,
+    as_json: bool,
+    lockfile: Path | None,
+    write_lockfile_to: Path | None,
+) -> None:
     """Compose the tree TREEFILE describes into REPO."""
     tf = load_treefile(treefile)
     options = ComposeOptions(repo, cachedir.absolute(), lockfile, write_lockfile_to, force_nocache)

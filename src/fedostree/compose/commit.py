@@ -87,11 +87,14 @@ def commit_rootfs(
 
 def publish(build_repo: OSTree.Repo, out_repo: OSTree.Repo, commit: str, ref: str) -> None:
     """Copy the commit's missing objects into the published repository, then move the ref."""
-    options = GLib.Variant("a{sv}", {
-        "refs": GLib.Variant("as", [commit]),
-        "flags": GLib.Variant("i", int(OSTree.RepoPullFlags.NONE)),
-        "depth": GLib.Variant("i", 0),
-    })  # fmt: skip
+    options = GLib.Variant(
+        "a{sv}",
+        {
+            "refs": GLib.Variant("as", [commit]),
+            "flags": GLib.Variant("i", int(OSTree.RepoPullFlags.NONE)),
+            "depth": GLib.Variant("i", 0),
+        },
+    )
     uri = build_repo.get_path().get_uri()
     try:
         out_repo.pull_with_options(uri, options, None, None)

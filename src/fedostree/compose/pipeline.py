@@ -98,8 +98,14 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
         devino = OSTree.RepoDevInoCache.new()
         kernel = assemble_tree(tf, session.build_repo, cached, rootfs, devino)
         metadata = cm.commit_metadata(packages, version=version, inputhash=inputhash, kernel=kernel)
-        commit = cm.commit_rootfs(session.build_repo, rootfs, devino, subject=_subject(tf, version),
-                                  parent=previous.checksum if previous else None, metadata=metadata)  # fmt: skip
+        commit = cm.commit_rootfs(
+            session.build_repo,
+            rootfs,
+            devino,
+            subject=_subject(tf, version),
+            parent=previous.checksum if previous else None,
+            metadata=metadata,
+        )
     cm.publish(session.build_repo, session.out_repo, commit, tf.ref)
     return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
 

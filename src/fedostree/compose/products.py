@@ -17,10 +17,25 @@ NAMED_POSTPROCESS = {
     "remove-root-password": "#!/bin/sh\nset -e\nsed -i -e 's/^root:[^:]*:/root::/' /etc/shadow\n",
 }
 KNOWN_KEYS = {
-    "comment", "osname", "repo", "gpg_key", "architectures", "releases", "repos", "add-repos",
-    "selinux", "kargs", "bootstrap_base", "bootstrap_packages", "base_required_packages",
-    "packages", "postprocess", "products", "image_formats", "automatic-version-prefix",
-}  # fmt: skip
+    "comment",
+    "osname",
+    "repo",
+    "gpg_key",
+    "architectures",
+    "releases",
+    "repos",
+    "add-repos",
+    "selinux",
+    "kargs",
+    "bootstrap_base",
+    "bootstrap_packages",
+    "base_required_packages",
+    "packages",
+    "postprocess",
+    "products",
+    "image_formats",
+    "automatic-version-prefix",
+}
 
 
 @dataclass(frozen=True)
@@ -63,8 +78,10 @@ def load_products(path: Path) -> Products:
     warnings = tuple(f"{where}: unknown key '{k}' ignored" for k in raw if k not in KNOWN_KEYS)
     for name in _opt_list(raw, "postprocess", where):
         if name not in NAMED_POSTPROCESS:
-            raise ConfigError(f"{where}: postprocess: unknown step '{name}' "
-                              f"(known: {', '.join(sorted(NAMED_POSTPROCESS))})")  # fmt: skip
+            raise ConfigError(
+                f"{where}: postprocess: unknown step '{name}' "
+                f"(known: {', '.join(sorted(NAMED_POSTPROCESS))})"
+            )
     return Products(
         path=path,
         osname=_required_str(raw, "osname", where),

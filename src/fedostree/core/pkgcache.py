@@ -81,9 +81,13 @@ class PackageCache:
             "fedostree.nonroot": GLib.Variant("a(sss)", tree.nonroot),
         }
         commit = ot.write_commit(
-            self.repo, tree.root, parent=None, subject=nevra, metadata=metadata,
+            self.repo,
+            tree.root,
+            parent=None,
+            subject=nevra,
+            metadata=metadata,
             timestamp=int(hdr["buildtime"] or 0),
-        )  # fmt: skip
+        )
         ot.set_ref(self.repo, ref, commit)
         return commit
 

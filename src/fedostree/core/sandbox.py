@@ -59,8 +59,14 @@ class Sandbox:
                 args += ["--ro-bind", f.name, SCRIPT_PATH]
             cmd = [*args, "--", *argv]
             try:
-                return subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout,
-                                      env=ENV, errors="replace")  # fmt: skip
+                return subprocess.run(
+                    cmd,
+                    capture_output=True,
+                    text=True,
+                    timeout=self.timeout,
+                    env=ENV,
+                    errors="replace",
+                )
             except subprocess.TimeoutExpired as e:
                 raise FedostreeError(
                     f"timed out after {self.timeout:.0f}s: {' '.join(argv)}"
@@ -72,12 +78,24 @@ class Sandbox:
             args += ["--ro-bind", str(self._view / "usr"), "/usr"]
         return [
             *args,
-            "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp", "--tmpfs", "/var", "--tmpfs", "/run",
-            "--unshare-all", "--die-with-parent", "--new-session",
-            "--chdir", "/", "--clearenv",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            "--tmpfs",
+            "/var",
+            "--tmpfs",
+            "/run",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+            "--chdir",
+            "/",
+            "--clearenv",
             *[x for k, v in ENV.items() for x in ("--setenv", k, v)],
-        ]  # fmt: skip
+        ]
 
 
 def bwrap_available() -> str | None:
@@ -97,8 +115,11 @@ def _rofiles(rootfs: Path) -> Iterator[Path | None]:
         yield None
         return
     mnt = Path(tempfile.mkdtemp(prefix="fedostree-rofiles-"))
-    proc = subprocess.Popen(["rofiles-fuse", "-f", str(rootfs), str(mnt)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        ["rofiles-fuse", "-f", str(rootfs), str(mnt)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         if not _wait_mounted(mnt, proc):
             yield None
