@@ -14,7 +14,8 @@ from fedostree.errors import ConfigError
 
 # The original autobuilder's named postprocess steps, as inline scripts.
 NAMED_POSTPROCESS = {
-    "remove-root-password": "#!/bin/sh\nset -e\nsed -i -e 's/^root:[^:]*:/root::/' /etc/shadow\n",
+    "remove-root-password": "#!/bin/sh\nset -e\n"
+    "if [ -f /etc/shadow ]; then sed -i -e 's/^root:[^:]*:/root::/' /etc/shadow; fi\n",
 }
 KNOWN_KEYS = {
     "comment",

@@ -164,3 +164,20 @@ def checkout_union(
 def set_ref(repo: OSTree.Repo, ref: str, commit: str | None) -> None:
     """Move (or with None, delete) a ref within the current transaction."""
     repo.transaction_set_ref(None, ref, commit)
+
+
+def tree_size(repo: OSTree.Repo, rev: str) -> tuple[int, int]:
+    """(number of files, total bytes of regular files) of a committed tree, as checked out."""
+    _, root, _ = repo.read_commit(rev, None)
+    files = size = 0
+    pending = [root]
+    attrs = "standard::name,standard::type,standard::size"
+    while pending:
+        directory = pending.pop()
+        for info in directory.enumerate_children(attrs, Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None):
+            if info.get_file_type() == Gio.FileType.DIRECTORY:
+                pending.append(directory.get_child(info.get_name()))
+            else:
+                files += 1
+                size += info.get_size() if info.get_file_type() == Gio.FileType.REGULAR else 0
+    return files, size
