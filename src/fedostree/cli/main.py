@@ -23,6 +23,13 @@ class FedostreeGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             ctx.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:  # a bug, or an error a library raised that we did not wrap
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+            ctx.exit(1)
 
 
 def _report(e: FedostreeError, *, debug: bool) -> None:
