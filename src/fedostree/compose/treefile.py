@@ -243,7 +243,7 @@ def _parse_fields(
         if norm == "include":
             continue
         if norm.startswith("packages-"):
-            if norm == f"packages-{basearch}":
+            if key[len("packages-") :] == basearch:
                 values["packages"] = values.get("packages", ()) + package_list(
                     value, f"{where}: {key}"
                 )
