@@ -194,7 +194,7 @@ def _load_fragment(
     path: Path, basearch: str, chain: tuple[str, ...], warnings: list[str], seen: tuple[Path, ...]
 ) -> Treefile:
     where = " -> ".join((str(seen[0]) if seen else str(path), *chain))
-    if path in seen:
+    if path.resolve() in {p.resolve() for p in seen}:
         raise ConfigError(f"{where}: include loop")
     raw = _parse_file(path, where)
     base = Treefile(path=path, repo_dirs=(path.parent,))
