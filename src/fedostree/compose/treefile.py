@@ -214,9 +214,11 @@ def _load_fragment(
 def _parse_file(path: Path, where: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{where}: no such file")
-    text = path.read_text()
     try:
+        text = path.read_text()
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{where}: not a text file: {e.reason} at byte {e.start}") from e
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         raise ConfigError(
             f"{where}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: "
@@ -238,7 +240,8 @@ def _parse_fields(
     raw: Mapping[str, Any], path: Path, basearch: str, where: str, warnings: list[str]
 ) -> Treefile:
     values: dict[str, Any] = {}
-    for key, value in raw.items():
+    for raw_key, value in raw.items():
+        key = str(raw_key)
         norm = key.replace("_", "-")
         if norm == "include":
             continue
