@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -170,6 +171,9 @@ _FIELDS: dict[str, tuple[str, Parser]] = {
     "ignore-scripts": ("ignore_scripts", string_list),
 }
 _LIST_ATTRS = {f.name for f in fields(Treefile) if f.type.startswith("tuple")}
+_VARIABLE = re.compile(r"\$\{[^}]*\}")
+# libostree's OSTREE_REF_REGEXP: slash-separated fragments of [-._\w\d].
+_OSTREE_REF = re.compile(r"(?:[-._\w]+/)*[-._\w]+")
 
 
 def load_treefile(path: Path, *, basearch: str = "x86_64") -> Treefile:
@@ -188,6 +192,8 @@ def validate_for_compose(tf: Treefile) -> None:
     for key, value in (("ref", tf.ref), ("repos", tf.repos), ("packages", tf.packages)):
         if not value:
             raise ConfigError(f"{tf.path}: {key}: missing, required for compose")
+    if not _OSTREE_REF.fullmatch(tf.ref):
+        raise ConfigError(f"{tf.path}: ref: '{tf.ref}' is not a valid OSTree ref")
 
 
 def _load_fragment(
@@ -296,10 +302,15 @@ def _merge(base: Treefile, over: Treefile) -> Treefile:
 
 
 def _substitute(tf: Treefile, basearch: str) -> Treefile:
-    variables = {"basearch": basearch, "releasever": tf.releasever or ""}
+    """${basearch} and ${releasever} in the ref; any other variable is an error."""
+    variables = {"basearch": basearch}
+    if tf.releasever:
+        variables["releasever"] = tf.releasever
     ref = tf.ref
     for name, value in variables.items():
         ref = ref.replace("${" + name + "}", value)
+    if unknown := _VARIABLE.search(ref):
+        raise ConfigError(f"{tf.path}: ref: '{tf.ref}': no value for {unknown.group()}")
     return replace(tf, ref=ref)
 
 
