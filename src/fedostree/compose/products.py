@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fedostree.compose.treefile import Treefile, package_list, string_list
+from fedostree.compose.treefile import Treefile, package_list, string_list, string_value
 from fedostree.errors import ConfigError
 
 # The original autobuilder's named postprocess steps, as inline scripts.
@@ -96,7 +96,7 @@ def load_products(path: Path) -> Products:
         ),
         postprocess=_opt_list(raw, "postprocess", where),
         trees=tuple(_parse_trees(raw.get("products"), where)),
-        version_prefix=raw.get("automatic-version-prefix"),
+        version_prefix=_opt_str(raw, "automatic-version-prefix", where),
         warnings=warnings,
     )
 
@@ -157,6 +157,10 @@ def _read_json(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not a text file: {e.reason} at byte {e.start}") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
     except json.JSONDecodeError as e:
         raise ConfigError(f"{path}: not valid JSON: {e}") from e
     if not isinstance(data, dict):
@@ -169,6 +173,10 @@ def _required_str(raw: dict[str, Any], key: str, where: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: {key}: missing or not a string")
     return value
+
+
+def _opt_str(raw: dict[str, Any], key: str, where: str) -> str | None:
+    return None if raw.get(key) is None else string_value(raw[key], f"{where}: {key}")
 
 
 def _opt_list(raw: dict[str, Any], key: str, where: str) -> tuple[str, ...]:

@@ -120,7 +120,7 @@ def _fail(where: str, what: str) -> ConfigError:
     return ConfigError(f"{where}: {what}")
 
 
-def _string(value: Any, where: str) -> str:
+def string_value(value: Any, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise _fail(where, f"expected a string, got {type(value).__name__}")
     return str(value)
@@ -156,18 +156,18 @@ def _add_files(value: Any, where: str) -> tuple[tuple[str, str], ...]:
 Parser = Callable[[Any, str], Any]
 # key -> (Treefile attribute, parser); dash and underscore spellings both accepted.
 _FIELDS: dict[str, tuple[str, Parser]] = {
-    "ref": ("ref", _string),
+    "ref": ("ref", string_value),
     "repos": ("repos", string_list),
     "packages": ("packages", package_list),
     "exclude-packages": ("exclude_packages", package_list),
-    "releasever": ("releasever", _string),
-    "automatic-version-prefix": ("automatic_version_prefix", _string),
-    "postprocess-script": ("postprocess_script", _string),
+    "releasever": ("releasever", string_value),
+    "automatic-version-prefix": ("automatic_version_prefix", string_value),
+    "postprocess-script": ("postprocess_script", string_value),
     "postprocess": ("postprocess", string_list),
     "add-files": ("add_files", _add_files),
     "remove-files": ("remove_files", string_list),
     "units": ("units", string_list),
-    "default-target": ("default_target", _string),
+    "default-target": ("default_target", string_value),
     "ignore-scripts": ("ignore_scripts", string_list),
 }
 _LIST_ATTRS = {f.name for f in fields(Treefile) if f.type.startswith("tuple")}
