@@ -147,11 +147,25 @@ def _disable(pool: solv.Pool, exclude: Iterable[str], lock: Mapping[str, LockEnt
     """exclude-packages and a lockfile both work by hiding solvables from the solver."""
     excluded = set(exclude)
     disabled = []
+    available, locked = set(), set()
     for s in pool.solvables_iter():
+        available.add(s.name)
+        if s.name in lock and _evra(s) == lock[s.name].evra:
+            locked.add(s.name)
         if s.name in excluded or (s.name in lock and _evra(s) != lock[s.name].evra):
             disabled.append(s.id)
+    _check_lock_available(lock, available, locked)
     pool.set_disabled_list(disabled)
     pool.createwhatprovides()
+
+
+def _check_lock_available(
+    lock: Mapping[str, LockEntry], available: set[str], locked: set[str]
+) -> None:
+    """A lock entry for a package the repositories have, but not at the locked version."""
+    stale = [f"{name}-{lock[name].evra}" for name in sorted(available & set(lock) - locked)]
+    if stale:
+        raise ResolveError(f"lockfile pins versions no repository has: {', '.join(stale)}", [])
 
 
 def _evra(s: solv.XSolvable) -> str:
