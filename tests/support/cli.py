@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,41 @@ def run(*args: str | Path) -> Result:
     runner = CliRunner()
     r = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
     return Result(r.exit_code, r.stdout, r.stderr)
+
+
+def compose(treefile: Path, workdir: Path, *extra: str | Path) -> Result:
+    """`compose tree` into workdir/repo with workdir/cache."""
+    return run(
+        "compose",
+        "tree",
+        treefile,
+        "--repo",
+        workdir / "repo",
+        "--cachedir",
+        workdir / "cache",
+        *extra,
+    )
+
+
+def error_message(r: Result, exit_code: int) -> str:
+    """The one `error:` line a failed command printed (without `error: `), after checking
+    the exit code, that stderr holds nothing but warnings, problems and that line, and
+    that the error is not an unwrapped exception."""
+    assert r.exit_code == exit_code, r.stderr
+    lines = r.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, r.stderr
+    for line in lines:
+        assert line.startswith(("error: ", "warning: ", "  problem: ")), r.stderr
+    assert not re.match(r"error: [A-Z]\w*(Error|Exception): ", errors[0]), errors[0]
+    return errors[0].removeprefix("error: ")
+
+
+def fsck(repo: Path) -> None:
+    """`ostree fsck` must find the repository consistent (it fails the test otherwise)."""
+    r = subprocess.run(["ostree", f"--repo={repo}", "fsck"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "corrupt" not in (r.stdout + r.stderr).lower()
 
 
 def ostree(repo: Path, *args: str) -> str:

@@ -22,7 +22,8 @@ SOURCE_DATE_EPOCH = "1700000000"
 @dataclass
 class Pkg:
     """One package to build. files maps an absolute path to its content (str), or to
-    ("symlink", target), ("dir",), and attrs maps a path to an rpm %attr() string."""
+    ("symlink", target), ("dir",), ("copy", host path), ("hardlink", earlier path in
+    files), and attrs maps a path to an rpm %attr() string."""
 
     name: str
     version: str = "1.0"
@@ -98,6 +99,8 @@ def render_spec(pkg: Pkg) -> str:
             lines.append(f"mkdir -p {dest}")
         elif spec[0] == "copy":
             lines.append(f"cp {spec[1]} {dest}")
+        elif spec[0] == "hardlink":
+            lines.append(f"ln %{{buildroot}}{spec[1]} {dest}")
     for script, body in pkg.scripts.items():
         lines.append(f"%{script}")
         lines.append(body)
@@ -110,7 +113,10 @@ def render_spec(pkg: Pkg) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_rpms(pkgs: Sequence[Pkg], outdir: Path, workdir: Path) -> list[Path]:
+def build_rpms(
+    pkgs: Sequence[Pkg], outdir: Path, workdir: Path, payload: str = "w2.gzdio"
+) -> list[Path]:
+    """Build each package; payload is rpm's `_binary_payload` (w.ufdio: uncompressed)."""
     outdir.mkdir(parents=True, exist_ok=True)
     out = []
     for pkg in pkgs:
@@ -137,7 +143,7 @@ def build_rpms(pkgs: Sequence[Pkg], outdir: Path, workdir: Path) -> list[Path]:
                 "--define",
                 "use_source_date_epoch_as_buildtime 1",
                 "--define",
-                "_binary_payload w2.gzdio",
+                f"_binary_payload {payload}",
                 str(spec),
             ],
             check=True,
