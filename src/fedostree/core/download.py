@@ -46,21 +46,21 @@ def sha256_file(path: Path) -> str:
 
 def _fetch(packages: Sequence[Package], paths: dict[str, Path], cachedir: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=_ensure(cachedir)))
+    failures: dict[str, str] = {}  # nevra -> why the last mirror failed
     try:
         with Progress(
             "Downloading", total=sum(p.download_size for p in packages), unit="bytes"
         ) as bar:
-            targets = [_target(p, staging, bar) for p in packages]
+            targets = [_target(p, staging, bar, failures) for p in packages]
             try:
                 librepo.download_packages(targets, failfast=True)
             except librepo.LibrepoException as e:
-                raise FedostreeError(
-                    f"download failed: {e.args[1] if len(e.args) > 1 else e}"
-                ) from e
+                raise _download_error(packages, failures, e) from e
             for pkg, target in zip(packages, targets, strict=True):
                 if target.err:
                     raise FedostreeError(
-                        f"{pkg.nevra} ({pkg.repo_id}): download failed: {target.err}"
+                        f"{pkg.nevra} ({pkg.repo_id}): download failed: "
+                        f"{failures.get(pkg.nevra, target.err)}"
                     )
         for pkg, target in zip(packages, targets, strict=True):
             dest = paths[pkg.nevra]
@@ -70,7 +70,21 @@ def _fetch(packages: Sequence[Package], paths: dict[str, Path], cachedir: Path) 
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _target(pkg: Package, staging: Path, bar: Progress) -> librepo.PackageTarget:
+def _download_error(
+    packages: Sequence[Package], failures: dict[str, str], e: librepo.LibrepoException
+) -> FedostreeError:
+    """librepo's own message only says that every mirror failed; the failures say why."""
+    for pkg in packages:
+        if pkg.nevra in failures:
+            return FedostreeError(
+                f"{pkg.nevra} ({pkg.repo_id}): download failed: {failures[pkg.nevra]}"
+            )
+    return FedostreeError(f"download failed: {e.args[1] if len(e.args) > 1 else e}")
+
+
+def _target(
+    pkg: Package, staging: Path, bar: Progress, failures: dict[str, str]
+) -> librepo.PackageTarget:
     handle = librepo.Handle()
     handle.setopt(librepo.LRO_REPOTYPE, librepo.LR_YUMREPO)
     handle.setopt(librepo.LRO_URLS, [pkg.baseurl])
@@ -83,6 +97,10 @@ def _target(pkg: Package, staging: Path, bar: Progress) -> librepo.PackageTarget
         done["n"] = int(now)
         return librepo.CB_OK
 
+    def mirror_failure(_data: object, message: str, _url: str) -> int:
+        failures[pkg.nevra] = " ".join(message.split())
+        return librepo.CB_OK
+
     return librepo.PackageTarget(
         pkg.location,
         handle=handle,
@@ -91,6 +109,7 @@ def _target(pkg: Package, staging: Path, bar: Progress) -> librepo.PackageTarget
         checksum=pkg.sha256,
         expectedsize=pkg.download_size or 0,
         progresscb=progress,
+        mirrorfailurecb=mirror_failure,
     )
 
 
