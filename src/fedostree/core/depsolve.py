@@ -130,7 +130,8 @@ def resolve(
     problems = solver.solve(jobs)
     if problems:
         explained = [str(p) for p in problems]
-        raise ResolveError(f"cannot resolve the package set ({len(explained)} problems)", explained)
+        count = f"{len(explained)} problem{'s' if len(explained) > 1 else ''}"
+        raise ResolveError(f"cannot resolve the package set ({count})", explained)
     trans = solver.transaction()
     trans.order()
     return [_package(s) for s in trans.newsolvables()]
