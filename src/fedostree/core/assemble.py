@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def apply_ownership(rootfs: Path, packages: Sequence[CachedPackage]) -> None:
                 )
                 continue
             st = target.lstat()
-            if target.is_file() and not target.is_symlink() and st.st_nlink > 1:
+            if not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1:  # symlinks are shared too
                 copy_up(target)
             os.lchown(target, uid, gid)
             if not target.is_symlink():
