@@ -18,10 +18,10 @@ UNIT_DIRS = ("usr/lib/systemd/system", "etc/systemd/system")
 
 def place_kernel(rootfs: Path) -> str | None:
     """Move /boot/vmlinuz-KVER (and its initramfs) to /usr/lib/modules/KVER/; return KVER."""
-    boot = rootfs / "boot"
+    boot = real_dir(rootfs, "boot")
     for vmlinuz in sorted(boot.glob("vmlinuz-*")):
         kver = vmlinuz.name.removeprefix("vmlinuz-")
-        moddir = rootfs / "usr/lib/modules" / kver
+        moddir = real_dir(rootfs, f"usr/lib/modules/{kver}")
         moddir.mkdir(parents=True, exist_ok=True)
         os.replace(vmlinuz, moddir / "vmlinuz")
         initramfs = boot / f"initramfs-{kver}.img"
@@ -36,6 +36,20 @@ def place_kernel(rootfs: Path) -> str | None:
     if not (rootfs / "usr/lib/modules" / kernels[0] / "initramfs.img").exists():
         log.warning("kernel %s has no initramfs", kernels[0])
     return kernels[0]
+
+
+def real_dir(rootfs: Path, rel: str) -> Path:
+    """rootfs/rel, refusing a symlink on the way there: these steps run on the build host,
+    where an absolute symlink in the tree leads out of it."""
+    path = rootfs
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            raise FedostreeError(
+                f"/{path.relative_to(rootfs)} in the tree is a symlink to {os.readlink(path)}, "
+                "not a directory"
+            )
+    return path
 
 
 def add_files(rootfs: Path, tf: Treefile) -> None:
@@ -130,9 +144,11 @@ def clean_state_dirs(rootfs: Path) -> None:
         path = rootfs / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
-        path.mkdir(mode=0o1777 if name == "tmp" else 0o755, exist_ok=True)
+        elif path.exists() or path.is_symlink():  # a symlink could lead out of the tree
+            path.unlink()
+        path.mkdir(mode=0o1777 if name == "tmp" else 0o755)
     (rootfs / "tmp").chmod(0o1777)
-    boot = rootfs / "boot"
+    boot = real_dir(rootfs, "boot")
     if boot.is_dir():
         for child in boot.iterdir():
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
