@@ -283,3 +283,98 @@ def test_compose_refuses_an_unsafe_package(
     cache_repo = tmp_path / "cache/repo"
     assert not [ref for ref in refs(cache_repo) if package in ref]
     fsck(cache_repo)
+
+
+# --- assembling a tree must change neither the cache nor the build host ---
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Directories of the build host that packages below point their symlinks at."""
+    root = tmp_path_factory.mktemp("host")
+    (root / "tmp").mkdir(mode=0o700)
+    (root / "boot").mkdir()
+    (root / "boot/vmlinuz-9.9.9").write_text("the host's kernel\n")
+    (root / "boot/grub.cfg").write_text("the host's boot menu\n")
+    (root / "modules").mkdir()
+    return root
+
+
+def host_snapshot(host: Path) -> dict[str, tuple[int, str]]:
+    return {
+        str(p.relative_to(host)): (p.lstat().st_mode, p.read_text() if p.is_file() else "")
+        for p in sorted(host.rglob("*"))
+    }
+
+
+@pytest.fixture(scope="module")
+def symlink_repo(tmp_path_factory: pytest.TempPathFactory, base_repo: Path, host: Path) -> Path:
+    root = tmp_path_factory.mktemp("symlink-repo")
+    repo = root / "repo"
+    shutil.copytree(base_repo, repo, ignore=shutil.ignore_patterns("repodata"))
+    make_user = (
+        "grep -q '^linker:' /etc/passwd || echo 'linker:x:991:991::/:/sbin/nologin' >> /etc/passwd\n"
+        "grep -q '^linker:' /etc/group || echo 'linker:x:991:' >> /etc/group"
+    )
+    pkgs = [
+        Pkg(
+            "owned-symlink",
+            requires=["setup"],
+            files={
+                "/usr/share/owned/target": "target\n",
+                "/usr/share/owned/link": ("symlink", "target"),
+            },
+            attrs={"/usr/share/owned/link": "-,linker,linker"},
+            scripts={"pre": make_user},
+        ),
+        Pkg("tmp-out", files={"/tmp": ("symlink", str(host / "tmp"))}),
+        Pkg("boot-out", files={"/boot": ("symlink", str(host / "boot"))}),
+        Pkg(
+            "modules-out",
+            files={
+                "/boot/vmlinuz-9.9.9": "the package's kernel\n",
+                "/usr/lib/modules/9.9.9": ("symlink", str(host / "modules")),
+            },
+        ),
+    ]
+    build_rpms(pkgs, repo, root / "work")
+    createrepo(repo)
+    return repo
+
+
+def test_nonroot_symlink_does_not_corrupt_the_cache(tmp_path: Path, symlink_repo: Path) -> None:
+    treefile = write_treefile(
+        tmp_path / "config", symlink_repo.as_uri(), TREE.replace("[bash]", "[bash, owned-symlink]")
+    )
+    r = compose(treefile, tmp_path)
+    assert r.exit_code == 0, r.stderr
+    fsck(tmp_path / "cache/repo")
+    fsck(tmp_path / "repo")
+    co = tmp_path / "co"
+    ostree(tmp_path / "repo", "checkout", "test/evil", str(co))
+    link = (co / "usr/share/owned/link").lstat()
+    assert (link.st_uid, link.st_gid) == (991, 991)
+    assert (co / "usr/share/owned/target").stat().st_uid == 0
+
+
+@pytest.mark.parametrize("package", ["tmp-out", "boot-out", "modules-out"])
+def test_absolute_symlink_out_of_the_tree_leaves_the_host_alone(
+    tmp_path: Path, symlink_repo: Path, host: Path, package: str
+) -> None:
+    before = host_snapshot(host)
+    treefile = write_treefile(
+        tmp_path / "config", symlink_repo.as_uri(), TREE.replace("[bash]", f"[bash, {package}]")
+    )
+    r = compose(treefile, tmp_path)
+    assert host_snapshot(host) == before
+    if package == "tmp-out":  # /tmp is state: it is replaced by a directory
+        assert r.exit_code == 0, r.stderr
+        assert ostree(tmp_path / "repo", "ls", "-d", "test/evil", "/tmp").startswith("d01777 ")
+    else:
+        link = "/boot" if package == "boot-out" else "/usr/lib/modules/9.9.9"
+        target = host / ("boot" if package == "boot-out" else "modules")
+        assert error_message(r, 1) == (
+            f"{link} in the tree is a symlink to {target}, not a directory"
+        )
+        assert refs(tmp_path / "repo") == {}
+    fsck(tmp_path / "cache/repo")
