@@ -297,6 +297,8 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "boot/vmlinuz-9.9.9").write_text("the host's kernel\n")
     (root / "boot/grub.cfg").write_text("the host's boot menu\n")
     (root / "modules").mkdir()
+    (root / "shared").mkdir()
+    (root / "shared/precious").write_text("the host's data\n")
     return root
 
 
@@ -336,6 +338,8 @@ def symlink_repo(tmp_path_factory: pytest.TempPathFactory, base_repo: Path, host
                 "/usr/lib/modules/9.9.9": ("symlink", str(host / "modules")),
             },
         ),
+        Pkg("dir-out", files={"/usr/share/shared": ("symlink", str(host / "shared"))}),
+        Pkg("through-dir", requires=["dir-out"], files={"/usr/share/shared/dropped": "x\n"}),
     ]
     build_rpms(pkgs, repo, root / "work")
     createrepo(repo)
@@ -378,3 +382,39 @@ def test_absolute_symlink_out_of_the_tree_leaves_the_host_alone(
         )
         assert refs(tmp_path / "repo") == {}
     fsck(tmp_path / "cache/repo")
+
+
+KNOWN_HOST_WRITE = (
+    "known issue: paths in the tree are resolved on the build host, so an absolute "
+    "directory symlink from one package leads the union checkout of the next (or a "
+    "treefile's remove-files/add-files) out of the tree"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_HOST_WRITE)
+def test_checkout_does_not_write_through_another_packages_symlink(
+    tmp_path: Path, symlink_repo: Path, host: Path
+) -> None:
+    before = host_snapshot(host)
+    treefile = write_treefile(
+        tmp_path / "config", symlink_repo.as_uri(), TREE.replace("[bash]", "[bash, through-dir]")
+    )
+    compose(treefile, tmp_path)
+    try:
+        assert host_snapshot(host) == before
+    finally:
+        (host / "shared/dropped").unlink(missing_ok=True)
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_HOST_WRITE)
+def test_remove_files_does_not_follow_a_symlink_out_of_the_tree(
+    tmp_path: Path, symlink_repo: Path, host: Path
+) -> None:
+    before = host_snapshot(host)
+    tree = TREE.replace("[bash]", "[bash, dir-out]") + "remove-files: [usr/share/shared/precious]\n"
+    treefile = write_treefile(tmp_path / "config", symlink_repo.as_uri(), tree)
+    compose(treefile, tmp_path)
+    try:
+        assert host_snapshot(host) == before
+    finally:
+        (host / "shared/precious").write_text("the host's data\n")
