@@ -28,7 +28,9 @@ class FedostreeGroup(click.Group):
         except Exception as e:  # a bug, or an error a library raised that we did not wrap
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True)
+            click.echo(
+                f"error: {type(e).__name__}: {e} (run with --debug for a traceback)", err=True
+            )
             ctx.exit(1)
 
 

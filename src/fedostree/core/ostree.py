@@ -174,7 +174,9 @@ def tree_size(repo: OSTree.Repo, rev: str) -> tuple[int, int]:
     attrs = "standard::name,standard::type,standard::size"
     while pending:
         directory = pending.pop()
-        for info in directory.enumerate_children(attrs, Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None):
+        for info in directory.enumerate_children(
+            attrs, Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None
+        ):
             if info.get_file_type() == Gio.FileType.DIRECTORY:
                 pending.append(directory.get_child(info.get_name()))
             else:
