@@ -65,7 +65,9 @@ def show_trees(repo_path: Path) -> None:
         md = ot.commit_metadata(repo, commit)
         files, size = ot.tree_size(repo, commit)
         total += size
-        table.add_row(ref, md.get("version", "-"), str(len(md.get(PKGLIST_KEY, []))), str(files), _mib(size))
+        table.add_row(
+            ref, md.get("version", "-"), str(len(md.get(PKGLIST_KEY, []))), str(files), _mib(size)
+        )
     console.print(table)
     stored = _disk_usage(repo_path / "objects")
     console.print(
@@ -88,7 +90,15 @@ def main() -> None:
     ensure_sample_repo(demo / "sample-repo")
     products = write_config(demo / "config", demo / "sample-repo")
     step("2. Compose the six trees into one OSTree repository")
-    compose = ("compose", "products", products, "--repo", demo / "repo", "--cachedir", demo / "cache")
+    compose = (
+        "compose",
+        "products",
+        products,
+        "--repo",
+        demo / "repo",
+        "--cachedir",
+        demo / "cache",
+    )
     first = fedostree(*compose)
     step("3. What was built")
     show_trees(demo / "repo")

@@ -49,9 +49,25 @@ def resolve_rev(repo: OSTree.Repo, rev: str) -> str | None:
 
 
 def commit_metadata(repo: OSTree.Repo, commit: str) -> dict[str, Any]:
-    """The commit's metadata a{sv}, unpacked into Python values."""
+    """The commit's metadata a{sv}, unpacked into Python values (byte arrays as bytes)."""
     _, variant, _ = repo.load_commit(commit)
-    return dict(variant.get_child_value(0).unpack())
+    md = variant.get_child_value(0)
+    out: dict[str, Any] = {}
+    for i in range(md.n_children()):
+        entry = md.get_child_value(i)
+        value = entry.get_child_value(1).get_variant()
+        key = entry.get_child_value(0).get_string()
+        out[key] = bytes_of(value) if value.get_type_string() == "ay" else value.unpack()
+    return out
+
+
+def bytes_of(value: GLib.Variant) -> bytes:
+    return bytes(value.get_data_as_bytes().get_data())
+
+
+def bytes_variant(data: bytes) -> GLib.Variant:
+    """An `ay` variant built in one piece (GLib.Variant("ay", ...) goes byte by byte)."""
+    return GLib.Variant.new_from_bytes(GLib.VariantType.new("ay"), GLib.Bytes.new(data), True)
 
 
 def commit_timestamp(repo: OSTree.Repo, commit: str) -> int:

@@ -77,7 +77,7 @@ class PackageCache:
         metadata = {
             "rpmostree.nevra": GLib.Variant("s", nevra),
             "rpmostree.sha256": GLib.Variant("s", sha256),
-            "rpmostree.metadata": GLib.Variant("ay", blob),
+            "rpmostree.metadata": ot.bytes_variant(blob),
             "fedostree.nonroot": GLib.Variant("a(sss)", tree.nonroot),
         }
         commit = ot.write_commit(
