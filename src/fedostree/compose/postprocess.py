@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from fedostree.compose.treefile import Treefile
+from fedostree.core.rootfs import resolve_in_root
 from fedostree.core.sandbox import SCRIPT_PATH, Sandbox
 from fedostree.errors import ConfigError, FedostreeError
 
@@ -54,7 +55,7 @@ def real_dir(rootfs: Path, rel: str) -> Path:
 
 def add_files(rootfs: Path, tf: Treefile) -> None:
     for i, entry in enumerate(tf.add_files):
-        dest = rootfs / _relative(entry.dest, f"add-files[{i}]")
+        dest = resolve_in_root(rootfs, _relative(entry.dest, f"add-files[{i}]"), follow_last=False)
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists() or dest.is_symlink():
             dest.unlink()
@@ -63,7 +64,7 @@ def add_files(rootfs: Path, tf: Treefile) -> None:
 
 def remove_files(rootfs: Path, tf: Treefile) -> None:
     for i, name in enumerate(tf.remove_files):
-        path = rootfs / _relative(name, f"remove-files[{i}]")
+        path = resolve_in_root(rootfs, _relative(name, f"remove-files[{i}]"), follow_last=False)
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         elif path.exists() or path.is_symlink():

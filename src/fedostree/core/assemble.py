@@ -14,7 +14,8 @@ from fedostree.core import ostree as ot
 from fedostree.core.ostree import OSTree
 from fedostree.core.pkgcache import CachedPackage
 from fedostree.core.progress import Progress
-from fedostree.core.rpmfile import Scriptlet, header_from_blob, scriptlets_of
+from fedostree.core.rootfs import check_symlinked_dirs
+from fedostree.core.rpmfile import Scriptlet, file_links, header_from_blob, scriptlets_of
 from fedostree.core.sandbox import SCRIPT_PATH, Sandbox
 from fedostree.errors import ConfigError, FedostreeError
 
@@ -33,6 +34,7 @@ def checkout_packages(
     devino: OSTree.RepoDevInoCache,
 ) -> None:
     """Union-checkout every package in install order; later files replace earlier ones."""
+    check_symlinked_dirs({p.nevra: file_links(header_from_blob(p.header_blob)) for p in packages})
     rootfs.mkdir(parents=True, exist_ok=True)
     with Progress("Assembling", total=len(packages)) as bar:
         for pkg in packages:

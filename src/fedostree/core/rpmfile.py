@@ -114,3 +114,10 @@ def scriptlets_of(hdr: rpm.hdr) -> list[Scriptlet]:
         program = tuple(prog) if isinstance(prog, list) else ((prog,) if prog else ("/bin/sh",))
         out.append(Scriptlet(hdr["name"], name, program, body or ""))
     return out
+
+
+def file_links(hdr: rpm.hdr) -> list[tuple[str, str]]:
+    """Each file's path with its symlink target ("" for anything but a symlink)."""
+    names = hdr[rpm.RPMTAG_FILENAMES] or []
+    links = hdr[rpm.RPMTAG_FILELINKTOS] or [""] * len(names)
+    return list(zip(names, links, strict=True))
