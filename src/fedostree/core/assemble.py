@@ -16,7 +16,7 @@ from fedostree.core.pkgcache import CachedPackage
 from fedostree.core.progress import Progress
 from fedostree.core.rootfs import check_symlinked_dirs
 from fedostree.core.rpmfile import Scriptlet, file_links, header_from_blob, scriptlets_of
-from fedostree.core.sandbox import SCRIPT_PATH, Sandbox
+from fedostree.core.sandbox import SCRIPT_PATH, Job, JobFailure, Sandbox
 from fedostree.errors import ConfigError, FedostreeError
 
 log = logging.getLogger(__name__)
@@ -89,19 +89,45 @@ def run_scriptlets(rootfs: Path, packages: Sequence[CachedPackage], ignore: Iter
         _run_phase(sandbox, by_phase["posttrans"])
 
 
+def coalesce(scriptlets: Sequence[Scriptlet]) -> list[Scriptlet]:
+    """A program run with no script (`%post -p /sbin/ldconfig`) rescans the whole system,
+    so within a phase only its last run matters: that is the one kept."""
+    last = {s.program: i for i, s in enumerate(scriptlets) if not s.body}
+    return [s for i, s in enumerate(scriptlets) if s.body or last[s.program] == i]
+
+
 def _run_phase(sandbox: Sandbox, scriptlets: Sequence[Scriptlet]) -> None:
-    for s in scriptlets:
-        arg = "0" if s.name == "posttrans" else "1"
-        if s.body:
-            result = sandbox.run([*s.program, SCRIPT_PATH, arg], script=s.body)
-        else:
-            result = sandbox.run(list(s.program))
-        if result.returncode != 0:
-            output = " | ".join((result.stdout + result.stderr).strip().splitlines()[-5:])
-            raise ScriptletError(
-                f"{s.package}: %{s.name} scriptlet failed with exit status {result.returncode}"
-                + (f": {output}" if output else "")
-            )
+    scriptlets = coalesce(scriptlets)
+    jobs = [_job(s) for s in scriptlets]
+    if not jobs:
+        return
+    if sandbox.has_shell():
+        failure = sandbox.run_many(jobs)
+    else:  # no /bin/sh to drive them: one sandbox each
+        failure = next(
+            filter(None, (_run_one(sandbox, i, job) for i, job in enumerate(jobs))), None
+        )
+    if failure is not None:
+        s = scriptlets[failure.index]
+        output = " | ".join(failure.output.strip().splitlines()[-5:])
+        raise ScriptletError(
+            f"{s.package}: %{s.name} scriptlet failed with exit status {failure.returncode}"
+            + (f": {output}" if output else "")
+        )
+
+
+def _job(s: Scriptlet) -> Job:
+    """rpm runs a scriptlet as `PROGRAM [ARGS] SCRIPTFILE N`, N the count after the step."""
+    if not s.body:
+        return Job(list(s.program))
+    return Job([*s.program, SCRIPT_PATH, "0" if s.name == "posttrans" else "1"], s.body)
+
+
+def _run_one(sandbox: Sandbox, index: int, job: Job) -> JobFailure | None:
+    result = sandbox.run(job.argv, script=job.script)
+    if result.returncode == 0:
+        return None
+    return JobFailure(index, result.returncode, result.stdout + result.stderr)
 
 
 def apply_ownership(rootfs: Path, packages: Sequence[CachedPackage]) -> None:

@@ -9,18 +9,41 @@ are fine; in-place writes to shared files are refused) where FUSE works, and wit
 from __future__ import annotations
 
 import contextlib
+import shlex
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from fedostree.core.rootfs import resolve_in_root
 from fedostree.errors import FedostreeError
 
 ENV = {"PATH": "/usr/sbin:/usr/bin", "LANG": "C.UTF-8", "HOME": "/root", "TERM": "dumb"}
 SCRIPT_PATH = "/run/fedostree/script"
+JOBS_DIR = "/run/fedostree/jobs"
+OUT_DIR = "/run/fedostree/out"
+# Runs each job with its output captured and its exit status recorded; stops at a failure.
+DRIVER = (
+    f'run() {{ n=$1; shift; "$@" </dev/null >"{OUT_DIR}/$n" 2>&1; rc=$?; '
+    f'echo $rc >"{OUT_DIR}/$n.rc"; return $rc; }}\n'
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    argv: Sequence[str]  # SCRIPT_PATH in argv stands for the job's script
+    script: str | None = None
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    index: int
+    returncode: int
+    output: str
 
 
 class Sandbox:
@@ -72,6 +95,45 @@ class Sandbox:
                     f"timed out after {self.timeout:.0f}s: {' '.join(argv)}"
                 ) from e
 
+    def has_shell(self) -> bool:
+        return resolve_in_root(self.rootfs, "bin/sh").is_file()
+
+    def run_many(self, jobs: Sequence[Job]) -> JobFailure | None:
+        """Run jobs in order in one sandbox (the tree needs a /bin/sh); return the first
+        failure, or None. One sandbox for many scriptlets saves a namespace setup each."""
+        with tempfile.TemporaryDirectory(prefix="fedostree-jobs-") as tmp:
+            scripts, out = Path(tmp, "jobs"), Path(tmp, "out")
+            scripts.mkdir()
+            out.mkdir()
+            driver = [DRIVER]
+            for i, job in enumerate(jobs):
+                argv = [f"{JOBS_DIR}/{i}" if a == SCRIPT_PATH else a for a in job.argv]
+                if job.script is not None:
+                    (scripts / str(i)).write_text(job.script)
+                driver.append(f"run {i} {shlex.join(argv)} || exit 0\n")
+            (scripts / "driver").write_text("".join(driver))
+            args = [
+                *self._bwrap_args(),
+                "--ro-bind",
+                str(scripts),
+                JOBS_DIR,
+                "--bind",
+                str(out),
+                OUT_DIR,
+            ]
+            try:
+                proc = subprocess.run(
+                    [*args, "--", "/bin/sh", f"{JOBS_DIR}/driver"],
+                    capture_output=True,
+                    text=True,
+                    errors="replace",
+                    env=ENV,
+                    timeout=self.timeout * len(jobs),
+                )
+            except subprocess.TimeoutExpired as e:
+                raise FedostreeError(f"scriptlets timed out after {e.timeout:.0f}s") from e
+            return _first_failure(out, len(jobs), proc.stderr)
+
     def _bwrap_args(self) -> list[str]:
         args = ["bwrap", "--bind", str(self._view), "/"]
         if self._usr_readonly:
@@ -96,6 +158,18 @@ class Sandbox:
             "--clearenv",
             *[x for k, v in ENV.items() for x in ("--setenv", k, v)],
         ]
+
+
+def _first_failure(out: Path, count: int, driver_stderr: str) -> JobFailure | None:
+    for i in range(count):
+        rc_file = out / f"{i}.rc"
+        output = (out / str(i)).read_text(errors="replace") if (out / str(i)).exists() else ""
+        if not rc_file.exists():
+            return JobFailure(i, -1, output or driver_stderr)
+        rc = int(rc_file.read_text().strip() or -1)
+        if rc != 0:
+            return JobFailure(i, rc, output)
+    return None
 
 
 def bwrap_available() -> str | None:
