@@ -1,0 +1,131 @@
+"""The demo's six trees, composed from the sample universe (slow tier)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from fedostree.demo import write_config
+from tests.support.cli import ostree, refs, rpmdb_names, run
+
+pytestmark = pytest.mark.slow
+
+PREFIX = "fedostree/20/x86_64/"
+TREES = [
+    "base/minimal",
+    "server/docker-io",
+    "server/freeipa-server",
+    "workstation/gnome-core",
+    "workstation/gnome-default",
+    "workstation/gnome-development-and-virt",
+]
+
+
+@pytest.fixture(scope="module")
+def composed(tmp_path_factory: pytest.TempPathFactory, sample_repo: Path) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("sample-trees")
+    products = write_config(root / "config", sample_repo)
+    args = ("compose", "products", products, "--repo", root / "repo", "--cachedir", root / "cache")
+    start = time.monotonic()
+    first = run(*args)
+    first_time = time.monotonic() - start
+    assert first.exit_code == 0, first.stderr
+    return {
+        "root": root,
+        "repo": root / "repo",
+        "args": args,
+        "first": first,
+        "first_time": first_time,
+    }
+
+
+def checkout(repo: Path, ref: str, dest: Path) -> Path:
+    subprocess.run(["ostree", f"--repo={repo}", "checkout", ref, str(dest)], check=True)
+    return dest
+
+
+def test_six_refs_in_one_archive_repo(composed: dict) -> None:
+    repo = composed["repo"]
+    assert sorted(refs(repo)) == sorted(PREFIX + t for t in TREES)
+    ostree(repo, "fsck")
+    for tree in TREES:
+        assert f"{PREFIX}{tree}: committed 20 " in composed["first"].stdout
+        assert ostree(repo, "show", "--print-metadata-key=version", PREFIX + tree).strip() == "'20'"
+
+
+def test_trees_share_content(composed: dict) -> None:
+    """Bigger trees contain the smaller ones' packages; the repo stores shared files once."""
+    repo = composed["repo"]
+    pkgs = {}
+    for tree in TREES:
+        listing = ostree(
+            repo, "show", "--print-metadata-key=rpmostree.rpmdb.pkglist", PREFIX + tree
+        )
+        pkgs[tree] = {item.split("'")[1] for item in listing.split("), (")}
+    assert pkgs["base/minimal"] < pkgs["server/docker-io"]
+    assert pkgs["workstation/gnome-core"] < pkgs["workstation/gnome-default"]
+    assert pkgs["workstation/gnome-default"] < pkgs["workstation/gnome-development-and-virt"]
+    assert (
+        "docker-io" in pkgs["server/docker-io"]
+        and "freeipa-server" in pkgs["server/freeipa-server"]
+    )
+
+
+@pytest.mark.parametrize("tree", ["base/minimal", "workstation/gnome-development-and-virt"])
+def test_checkout_is_a_bootable_os_tree(composed: dict, tree: str, tmp_path: Path) -> None:
+    repo = composed["repo"]
+    co = checkout(repo, PREFIX + tree, tmp_path / "co")
+    assert (co / "usr/etc/passwd").exists() and not (co / "etc").exists()
+    assert list((co / "usr/lib/modules").glob("*/vmlinuz"))
+    assert list((co / "usr/lib/modules").glob("*/initramfs.img"))
+    listing = ostree(repo, "show", "--print-metadata-key=rpmostree.rpmdb.pkglist", PREFIX + tree)
+    expected = sorted(item.split("'")[1] for item in listing.split("), ("))
+    assert rpmdb_names(co) == expected
+    assert "root::" in (co / "usr/etc/shadow").read_text()  # remove-root-password ran
+
+
+def test_stock_ostree_admin_deploy_accepts_the_tree(composed: dict, tmp_path: Path) -> None:
+    sysroot = tmp_path / "sysroot"
+    sysroot.mkdir()
+    subprocess.run(["ostree", "admin", "init-fs", str(sysroot)], check=True, capture_output=True)
+    subprocess.run(
+        ["ostree", "admin", "os-init", "--sysroot", str(sysroot), "fedostree"], check=True
+    )
+    (sysroot / "boot/loader.0").mkdir(parents=True)
+    (sysroot / "boot/loader").symlink_to("loader.0")
+    ref = PREFIX + "base/minimal"
+    ostree(sysroot / "ostree/repo", "pull-local", str(composed["repo"]), ref)
+    r = subprocess.run(
+        ["ostree", "admin", "deploy", "--sysroot", str(sysroot), "--os", "fedostree", ref],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    entries = list((sysroot / "boot/loader/entries").glob("*.conf"))
+    assert len(entries) == 1
+    entry = dict(line.split(" ", 1) for line in entries[0].read_text().splitlines())
+    assert entry["linux"].endswith("/vmlinuz-3.11.10-301.fc20.x86_64")
+    assert entry["initrd"].endswith("/initramfs-3.11.10-301.fc20.x86_64.img")
+    assert "ostree=/ostree/boot.1/fedostree/" in entry["options"]
+
+
+def test_recompose_reports_all_six_unchanged(composed: dict) -> None:
+    start = time.monotonic()
+    second = run(*composed["args"])
+    elapsed = time.monotonic() - start
+    assert second.exit_code == 0
+    assert second.stdout.count(": unchanged 20 ") == 6
+    print(f"first compose {composed['first_time']:.1f}s, no-op recompose {elapsed:.1f}s")
+
+
+def test_only_composes_one_tree(composed: dict, tmp_path: Path) -> None:
+    args = list(composed["args"])
+    repo = tmp_path / "repo"
+    args[args.index(composed["repo"])] = repo
+    args[args.index(composed["root"] / "cache")] = tmp_path / "cache"
+    r = run(*args, "--only", "server/docker-io")
+    assert r.exit_code == 0, r.stderr
+    assert list(refs(repo)) == [PREFIX + "server/docker-io"]
