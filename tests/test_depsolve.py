@@ -15,9 +15,10 @@ from fedostree.core import depsolve
 from fedostree.core.depsolve import Package
 from fedostree.core.repomd import RepoConfig, RepoMetadata
 from fedostree.errors import ConfigError, FedostreeError, ResolveError
+from tests.support.data import SHARED_DATA
 from tests.support.rpms import Pkg, make_repo
 
-BASEOS = Path("/work/shared/data/centos-stream-9/baseos-2022-02")
+BASEOS = SHARED_DATA / "centos-stream-9/baseos-2022-02"
 
 
 def metadata(repo_id: str, path: Path) -> RepoMetadata:

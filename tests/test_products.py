@@ -13,8 +13,9 @@ from fedostree.compose.products import NAMED_POSTPROCESS, expand_treefiles, load
 from fedostree.compose.treefile import validate_for_compose
 from fedostree.errors import ConfigError
 from tests.support.cli import ostree, refs, run
+from tests.support.data import SHARED_DATA
 
-REAL = Path("/work/shared/data/treefiles")
+REAL = SHARED_DATA / "treefiles"
 JAN = REAL / "products-2014-01-22.json"
 FEB = REAL / "products-2014-02-09.json"
 JAN_BASE = ("kernel", "ostree", "fedora-release", "lvm2", "btrfs-progs", "e2fsprogs", "xfsprogs")

@@ -15,8 +15,9 @@ from fedostree.compose.products import expand_treefiles, load_products
 from fedostree.compose.treefile import Treefile, load_treefile, validate_for_compose
 from fedostree.errors import ConfigError
 from tests.support.cli import run
+from tests.support.data import SHARED_DATA
 
-REAL_TREEFILES = Path("/work/shared/data/treefiles")
+REAL_TREEFILES = SHARED_DATA / "treefiles"
 
 
 def write(directory: Path, name: str, text: str) -> Path:
