@@ -16,7 +16,7 @@ from rich.table import Table
 from fedostree.compose.commit import PKGLIST_KEY
 from fedostree.core import ostree as ot
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
 SAMPLE_REPO_ID = "fedostree-sample"
 
 
