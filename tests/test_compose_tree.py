@@ -162,3 +162,24 @@ def test_compose_over_http(tmp_path: Path, base_repo: Path, http_server) -> None
     r = compose(tf, tmp_path)
     assert r.exit_code == 0, r.stderr
     assert "committed 20" in r.stdout
+
+
+def test_compose_follows_an_include_chain(tmp_path: Path, base_repo: Path) -> None:
+    config = tmp_path / "config"
+    tf = write_treefile(
+        config,
+        base_repo.as_uri(),
+        """\
+        include: common.yaml
+        ref: test/x86_64/included
+        packages: [kernel]
+        """,
+    )
+    (config / "common.yaml").write_text(
+        "repos: [test-repo]\npackages: [hello]\nautomatic-version-prefix: '7'\n"
+    )
+    r = compose(tf, tmp_path)
+    assert r.exit_code == 0, r.stderr
+    assert "test/x86_64/included: committed 7 " in r.stdout
+    co = checkout(tmp_path / "repo", "test/x86_64/included", tmp_path / "co")
+    assert "hello" in rpmdb_names(co) and "kernel" in rpmdb_names(co)
