@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import ostree, refs, rpmdb_names, run
+from tests.support.cli import compose, ostree, refs, rpmdb_names
 from tests.support.rpms import write_treefile
 
 TREE = """\
@@ -23,19 +23,6 @@ automatic-version-prefix: "20"
 @pytest.fixture
 def treefile(tmp_path: Path, base_repo: Path) -> Path:
     return write_treefile(tmp_path / "config", base_repo.as_uri(), TREE)
-
-
-def compose(treefile: Path, tmp_path: Path, *extra: str):
-    return run(
-        "compose",
-        "tree",
-        treefile,
-        "--repo",
-        tmp_path / "repo",
-        "--cachedir",
-        tmp_path / "cache",
-        *extra,
-    )
 
 
 def checkout(repo: Path, ref: str, dest: Path) -> Path:
