@@ -51,7 +51,8 @@ def _fetch(packages: Sequence[Package], paths: dict[str, Path], cachedir: Path) 
         with Progress(
             "Downloading", total=sum(p.download_size for p in packages), unit="bytes"
         ) as bar:
-            targets = [_target(p, staging, bar, failures) for p in packages]
+            handles: dict[str, librepo.Handle] = {}
+            targets = [_target(p, staging, bar, failures, handles) for p in packages]
             try:
                 librepo.download_packages(targets, failfast=True)
             except librepo.LibrepoException as e:
@@ -82,14 +83,26 @@ def _download_error(
     return FedostreeError(f"download failed: {e.args[1] if len(e.args) > 1 else e}")
 
 
-def _target(
-    pkg: Package, staging: Path, bar: Progress, failures: dict[str, str]
-) -> librepo.PackageTarget:
+def _handle(baseurl: str) -> librepo.Handle:
+    """One handle per repository, so librepo bounds the parallel downloads to each."""
     handle = librepo.Handle()
     handle.setopt(librepo.LRO_REPOTYPE, librepo.LR_YUMREPO)
-    handle.setopt(librepo.LRO_URLS, [pkg.baseurl])
+    handle.setopt(librepo.LRO_URLS, [baseurl])
     handle.setopt(librepo.LRO_MAXPARALLELDOWNLOADS, PARALLEL)
     handle.setopt(librepo.LRO_CONNECTTIMEOUT, 20)
+    return handle
+
+
+def _target(
+    pkg: Package,
+    staging: Path,
+    bar: Progress,
+    failures: dict[str, str],
+    handles: dict[str, librepo.Handle],
+) -> librepo.PackageTarget:
+    if pkg.baseurl not in handles:
+        handles[pkg.baseurl] = _handle(pkg.baseurl)
+    handle = handles[pkg.baseurl]
     done = {"n": 0}
 
     def progress(_data: object, _total: float, now: float) -> int:
