@@ -21,7 +21,6 @@ repos: [test-repo]
 packages: [bash]
 """
 EXTRA = Pkg("extra", files={"/usr/share/extra/data": "original\n"})
-EXTRA_REBUILT = Pkg("extra", files={"/usr/share/extra/data": "rebuilt!\n"})
 ERROR_PACKAGES = [
     EXTRA,
     Pkg(
@@ -44,14 +43,12 @@ ERROR_PACKAGES = [
 
 @pytest.fixture(scope="module")
 def errors_repo(tmp_path_factory: pytest.TempPathFactory, base_repo: Path) -> Path:
-    """The base repository plus packages that fail in each way; beside it, in
-    `rebuilt/`, another build of `extra` with the same name and a different digest."""
+    """The base repository plus packages that fail in each way."""
     root = tmp_path_factory.mktemp("errors-repo")
     repo = root / "repo"
     shutil.copytree(base_repo, repo, ignore=shutil.ignore_patterns("repodata"))
     build_rpms(ERROR_PACKAGES, repo, root / "work")
     createrepo(repo, groups={"core": ["hello", "kernel"]})
-    build_rpms([EXTRA_REBUILT], root / "rebuilt", root / "work-rebuilt")
     return repo
 
 
