@@ -24,3 +24,9 @@ class ResolveError(FedostreeError):
 
 class CommandError(FedostreeError):
     """An external command failed; the message names the exact command line and its output."""
+
+
+class NothingToDo(FedostreeError):
+    """rpm-ostree's exit status 77: the command had nothing to do (not an error)."""
+
+    exit_code = 77

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from fedostree.errors import FedostreeError, ResolveError
+from fedostree.errors import FedostreeError, NothingToDo, ResolveError
 
 log = logging.getLogger("fedostree")
 
@@ -17,6 +17,9 @@ class FedostreeGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except NothingToDo as e:
+            click.echo(str(e))
+            ctx.exit(e.exit_code)
         except FedostreeError as e:
             _report(e, debug=ctx.obj.get("debug", False) if ctx.obj else False)
             ctx.exit(e.exit_code)
@@ -70,10 +73,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from fedostree.cli import compose, sample
+    from fedostree.cli import client, compose, sample
 
     cli.add_command(compose.compose)
     cli.add_command(sample.sample_repo)
+    for command in client.COMMANDS:
+        cli.add_command(command)
 
 
 _register()

@@ -199,3 +199,19 @@ def tree_size(repo: OSTree.Repo, rev: str) -> tuple[int, int]:
                 files += 1
                 size += info.get_size() if info.get_file_type() == Gio.FileType.REGULAR else 0
     return files, size
+
+
+def commit_parent(repo: OSTree.Repo, commit: str) -> str | None:
+    """The commit's parent, if the repository has that commit object."""
+    try:
+        _, variant, _ = repo.load_commit(commit)
+    except GLib.Error:
+        return None
+    parent = OSTree.commit_get_parent(variant)
+    if parent is None:
+        return None
+    try:
+        repo.load_commit(parent)
+    except GLib.Error:
+        return None
+    return str(parent)

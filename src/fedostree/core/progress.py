@@ -21,7 +21,7 @@ class Progress:
     def __init__(self, description: str, *, total: int, unit: str = "items") -> None:
         self._bar: rp.Progress | None = None
         self._task: rp.TaskID | None = None
-        if interactive() and total:
+        if interactive() and total > 0:
             columns = [rp.TextColumn("{task.description}"), rp.BarColumn()]
             if unit == "bytes":
                 columns += [rp.DownloadColumn(), rp.TransferSpeedColumn()]
@@ -35,6 +35,10 @@ class Progress:
     def advance(self, amount: int = 1) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, amount)
+
+    def update(self, completed: int, total: int, description: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, completed=completed, total=total, description=description)
 
     def __enter__(self) -> Progress:
         if self._bar is not None:

@@ -646,19 +646,15 @@ CATALOG: dict[str, Shape] = {
     "selinux-policy": Shape(
         "3.12.1", "116.fc20", "SELinux policy configuration", kind="plain", noarch=True,
         requires=("policycoreutils >= 2.1.14",),
-        files=(directory("/etc/selinux"),
-               text_file("/etc/selinux/config", "SELINUX=enforcing\nSELINUXTYPE=targeted\n"),
-               directory("/usr/share/selinux")),
+        # No /etc/selinux/config: with SELINUXTYPE set, libostree would label and rebuild
+        # the (fake) policy at every deployment.
+        files=(directory("/etc/selinux"), directory("/usr/share/selinux")),
     ),
     "selinux-policy-targeted": Shape(
         "3.12.1", "116.fc20", "SELinux targeted base policy", kind="plain", noarch=True,
         requires=("selinux-policy = {evr}", "policycoreutils"),
         files=(directory("/etc/selinux/targeted"), directory("/etc/selinux/targeted/contexts"),
                directory("/etc/selinux/targeted/contexts/files"),
-               # Not loadable; `ostree admin deploy` only checksums it.
-               directory("/etc/selinux/targeted/policy"),
-               text_file("/etc/selinux/targeted/policy/policy.29", "fake SELinux binary policy\n",
-                         config=False),
                text_file("/etc/selinux/targeted/contexts/files/file_contexts",
                          "/.*\tsystem_u:object_r:default_t:s0\n"
                          "/usr/bin(/.*)?\tsystem_u:object_r:bin_t:s0\n", config=False)),

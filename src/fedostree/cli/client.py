@@ -1,0 +1,265 @@
+"""The client verbs, named and behaving as rpm-ostree's: status, upgrade, rebase,
+deploy, rollback, cleanup, pin, db, remote, admin init."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fedostree.client import operations as ops
+from fedostree.client.remotes import add_remote, list_remotes
+from fedostree.client.sysroot import DeploymentInfo, Sysroot, init_sysroot
+from fedostree.compose.commit import PKGLIST_KEY
+from fedostree.core import ostree as ot
+from fedostree.core.pkglist import parse_pkglist
+from fedostree.errors import FedostreeError
+
+_path = click.Path(path_type=Path)
+
+
+def sysroot_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--sysroot", type=_path, default=Path("/"), show_default=True,
+                        help="The system root to operate on.")(f)  # fmt: skip
+
+
+@click.group()
+def admin() -> None:
+    """Sysroot administration."""
+
+
+@admin.command("init")
+@sysroot_option
+@click.option("--os", "osname", required=True, help="The stateroot (operating system) name.")
+def admin_init(sysroot: Path, osname: str) -> None:
+    """Create the sysroot layout and the stateroot OSNAME."""
+    init_sysroot(sysroot, osname)
+    click.echo(f"{sysroot}: initialized, stateroot '{osname}'")
+
+
+@click.group()
+def remote() -> None:
+    """Remotes the sysroot pulls trees from."""
+
+
+@remote.command("add")
+@sysroot_option
+@click.argument("name")
+@click.argument("url")
+@click.option("--no-gpg-verify", is_flag=True, help="Do not require signed commits.")
+@click.option("--gpg-import", type=_path, help="Import this GPG key and require signatures.")
+def remote_add(
+    sysroot: Path, name: str, url: str, no_gpg_verify: bool, gpg_import: Path | None
+) -> None:
+    """Add remote NAME at URL."""
+    root = Sysroot(sysroot)
+    with root.locked():
+        add_remote(root.repo, name, url, gpg_verify=not no_gpg_verify, gpg_key=gpg_import)
+    click.echo(f"remote '{name}' added: {url}")
+
+
+@remote.command("list")
+@sysroot_option
+def remote_list(sysroot: Path) -> None:
+    """List the remotes with their URLs."""
+    for name, url in list_remotes(Sysroot(sysroot).repo):
+        click.echo(f"{name}\t{url}")
+
+
+@click.command()
+@sysroot_option
+@click.option("--json", "as_json", is_flag=True, help="Print the deployments as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="Show more for each deployment.")
+def status(sysroot: Path, as_json: bool, verbose: bool) -> None:
+    """List the deployments, newest (the default) first."""
+    infos = Sysroot(sysroot).describe()
+    if as_json:
+        click.echo(json.dumps({"deployments": [i.to_json() for i in infos]}, indent=2))
+        return
+    click.echo("Deployments:")
+    for info in infos:
+        click.echo("\n".join(_status_lines(info, verbose)))
+
+
+def _status_lines(info: DeploymentInfo, verbose: bool) -> list[str]:
+    marks = [m for m in ("default", "pending", "rollback", "pinned") if getattr(info, m)]
+    head = f"{'●' if info.booted else ' '} {info.refspec or '(no origin)'}"
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info.timestamp))
+    lines = [
+        head + (f" ({', '.join(marks)})" if marks else ""),
+        f"{'Version:':>14} {info.version or '-'} ({stamp})",
+        f"{'Commit:':>14} {info.checksum}",
+        f"{'Packages:':>14} {len(info.packages)}",
+    ]
+    if verbose:
+        lines += [f"{'StateRoot:':>14} {info.osname}", f"{'Serial:':>14} {info.serial}"]
+    return lines
+
+
+def _report_change(change: ops.Change, verb: str) -> None:
+    version = f" ({change.version})" if change.version else ""
+    click.echo(f"{verb} {change.refspec}: {change.new[:12]}{version}")
+    if change.old is None:
+        click.echo(f"{len(change.diff.added)} packages")
+        return
+    lines = change.diff.lines()
+    click.echo("\n".join(lines) if lines else "No package changes.")
+
+
+@click.command()
+@sysroot_option
+@click.argument("target", metavar="[REMOTE:]REF")
+def rebase(sysroot: Path, target: str) -> None:
+    """Pull and deploy another tree; it boots next."""
+    root = Sysroot(sysroot)
+    with root.locked():
+        change = ops.rebase(root, target)
+    _report_change(change, "Deployed")
+    click.echo("Run 'fedostree status' to see it; it takes effect on the next boot.")
+
+
+@click.command()
+@sysroot_option
+@click.option("--check", is_flag=True, help="Only check for an update; exit 77 if there is none.")
+@click.option("--preview", is_flag=True, help="Show the package diff without deploying.")
+@click.option("--download-only", is_flag=True, help="Pull the update but do not deploy it.")
+@click.option(
+    "--allow-downgrade", is_flag=True, help="Accept a commit older than the deployed one."
+)
+def upgrade(
+    sysroot: Path, check: bool, preview: bool, download_only: bool, allow_downgrade: bool
+) -> None:
+    """Pull the newer commit of the default deployment's ref and deploy it."""
+    root = Sysroot(sysroot)
+    with root.locked():
+        change = ops.upgrade(root, check=check, preview=preview, download_only=download_only,
+                             allow_downgrade=allow_downgrade)  # fmt: skip
+    if check:
+        click.echo(f"Update available: {change.new[:12]} ({change.version or 'no version'})")
+    elif not change.deployed:
+        _report_change(change, "Available" if preview else "Downloaded")
+    else:
+        _report_change(change, "Deployed")
+
+
+@click.command()
+@sysroot_option
+@click.argument("revision", metavar="VERSION|CHECKSUM")
+def deploy(sysroot: Path, revision: str) -> None:
+    """Deploy a specific version (or commit) of the current ref."""
+    root = Sysroot(sysroot)
+    with root.locked():
+        change = ops.deploy_version(root, revision)
+    _report_change(change, "Deployed")
+
+
+@click.command()
+@sysroot_option
+def rollback(sysroot: Path) -> None:
+    """Make the previous deployment the default; nothing is downloaded."""
+    root = Sysroot(sysroot)
+    with root.locked():
+        target = root.rollback()
+    click.echo(f"Moving {target.get_csum()[:12]} to be the default deployment on the next boot.")
+
+
+@click.command()
+@sysroot_option
+@click.option("-p", "--pending", is_flag=True, help="Remove the pending deployment.")
+@click.option("-r", "--rollback", "rollback_", is_flag=True, help="Remove the rollback deployment.")
+@click.option("-b", "--base", is_flag=True, help="Prune objects no deployment or ref uses.")
+def cleanup(sysroot: Path, pending: bool, rollback_: bool, base: bool) -> None:
+    """Remove deployments and prune the repository."""
+    if not (pending or rollback_ or base):
+        raise click.UsageError("choose at least one of -p, -r, -b")
+    root = Sysroot(sysroot)
+    with root.locked():
+        removed = root.cleanup(pending=pending, rollback=rollback_)
+    for d in removed:
+        click.echo(f"Removed deployment {d.get_csum()[:12]}")
+    click.echo("Pruned unreferenced objects." if base or removed else "Nothing to remove.")
+
+
+@click.command()
+@sysroot_option
+@click.argument("index", type=int)
+@click.option("--unpin", is_flag=True, help="Unpin instead.")
+def pin(sysroot: Path, index: int, unpin: bool) -> None:
+    """Pin deployment INDEX (from status) so it is never removed."""
+    root = Sysroot(sysroot)
+    with root.locked():
+        root.set_pinned(index, not unpin)
+    click.echo(f"Deployment {index} is now {'unpinned' if unpin else 'pinned'}.")
+
+
+@click.group()
+def db() -> None:
+    """Package-level views of commits."""
+
+
+def _resolve(root: Sysroot, rev: str) -> str:
+    if rev.isdigit() and int(rev) < len(root.deployments()):
+        return str(root.deployments()[int(rev)].get_csum())
+    commit = ot.resolve_rev(root.repo, rev)
+    if commit is None:
+        raise FedostreeError(f"{rev}: no such commit, ref or deployment")
+    return commit
+
+
+@db.command("list")
+@sysroot_option
+@click.argument("rev", required=False)
+def db_list(sysroot: Path, rev: str | None) -> None:
+    """List the packages of REV (default: the default deployment)."""
+    root = Sysroot(sysroot)
+    commit = _resolve(root, rev) if rev else root.default().get_csum()
+    for pkg in parse_pkglist(ot.commit_metadata(root.repo, commit).get(PKGLIST_KEY)):
+        click.echo(pkg.nevra)
+
+
+@db.command("diff")
+@sysroot_option
+@click.argument("from_rev", metavar="[FROM", required=False)
+@click.argument("to_rev", metavar="TO]", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
+def db_diff(sysroot: Path, from_rev: str | None, to_rev: str | None, as_json: bool) -> None:
+    """Package changes from FROM to TO (default: rollback to default deployment)."""
+    root = Sysroot(sysroot)
+    if (from_rev is None) != (to_rev is None):
+        raise click.UsageError("give both FROM and TO, or neither")
+    if from_rev is None or to_rev is None:
+        deployments = root.deployments()
+        if len(deployments) < 2:
+            raise FedostreeError("only one deployment: give FROM and TO")
+        old, new = deployments[1].get_csum(), deployments[0].get_csum()
+    else:
+        old, new = _resolve(root, from_rev), _resolve(root, to_rev)
+    diff = ops.commit_diff(root.repo, old, new)
+    if as_json:
+        click.echo(json.dumps(diff.to_json(), indent=2))
+    else:
+        click.echo(f"ostree diff commit from: {old}\nostree diff commit to:   {new}")
+        click.echo("\n".join(diff.lines()) or "No package changes.")
+
+
+@click.command()
+@click.option("--repo", type=_path, required=True, help="The archive repository to serve.")
+@click.option("--bind", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8080, show_default=True)
+def serve(repo: Path, bind: str, port: int) -> None:
+    """Serve REPO over HTTP for clients (and the stock ostree CLI) to pull from."""
+    from fedostree.serve import make_server
+
+    server = make_server(repo, bind, port)
+    click.echo(f"Serving {repo} on http://{bind}:{server.server_address[1]}/")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+COMMANDS = [admin, remote, status, rebase, upgrade, deploy, rollback, cleanup, pin, db, serve]

@@ -1,0 +1,125 @@
+"""The client verbs as recipes: rebase, upgrade, deploy, each a pull then a deployment
+made under the sysroot lock. Nothing here changes the boot configuration except
+through libostree's atomic deployment writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fedostree.client.remotes import check_remote, pull, remote_commit
+from fedostree.client.sysroot import Sysroot, split_refspec
+from fedostree.compose.commit import PKGLIST_KEY
+from fedostree.core import ostree as ot
+from fedostree.core.ostree import OSTree
+from fedostree.core.pkglist import PkgDiff, diff_pkglists, parse_pkglist
+from fedostree.errors import ConfigError, FedostreeError, NothingToDo
+
+
+@dataclass(frozen=True)
+class Change:
+    refspec: str
+    old: str | None
+    new: str
+    version: str | None
+    diff: PkgDiff
+    deployed: bool
+
+
+def commit_diff(repo: OSTree.Repo, old: str | None, new: str) -> PkgDiff:
+    before = parse_pkglist(ot.commit_metadata(repo, old).get(PKGLIST_KEY)) if old else []
+    return diff_pkglists(before, parse_pkglist(ot.commit_metadata(repo, new).get(PKGLIST_KEY)))
+
+
+def rebase(sysroot: Sysroot, target: str) -> Change:
+    """Pull and deploy another tree: `[REMOTE:]REF`, REMOTE defaulting to the current one."""
+    remote, ref = split_refspec(target)
+    current = sysroot.deployments()[0] if sysroot.deployments() else None
+    if remote is None:
+        current_refspec = sysroot.refspec_of(current) if current else None
+        remote = split_refspec(current_refspec)[0] if current_refspec else None
+        if remote is None:
+            raise ConfigError(f"{target}: name the remote, as REMOTE:REF")
+    refspec = f"{remote}:{ref}"
+    pull(sysroot.repo, remote, [ref])
+    commit = remote_commit(sysroot.repo, remote, ref)
+    old = current.get_csum() if current else None
+    sysroot.deploy(refspec, commit)
+    return Change(
+        refspec,
+        old,
+        commit,
+        _version(sysroot, commit),
+        commit_diff(sysroot.repo, old, commit),
+        True,
+    )
+
+
+def upgrade(
+    sysroot: Sysroot, *, check: bool, preview: bool, download_only: bool, allow_downgrade: bool
+) -> Change:
+    """Pull the default deployment's ref; deploy it if it is newer."""
+    current = sysroot.default()
+    refspec = sysroot.refspec_of(current)
+    remote, ref = split_refspec(refspec or "")
+    if remote is None:
+        raise FedostreeError(f"deployment {current.get_csum()[:12]} has no remote to upgrade from")
+    pull(sysroot.repo, remote, [ref], commit_only=True)
+    new = remote_commit(sysroot.repo, remote, ref)
+    if new == current.get_csum():
+        raise NothingToDo("No upgrade available.")
+    _refuse_downgrade(sysroot.repo, current.get_csum(), new, allow_downgrade)
+    change = Change(f"{remote}:{ref}", current.get_csum(), new, _version(sysroot, new),
+                    commit_diff(sysroot.repo, current.get_csum(), new), deployed=False)  # fmt: skip
+    if check or preview:
+        return change
+    pull(sysroot.repo, remote, [ref])
+    if download_only:
+        return change
+    sysroot.deploy(change.refspec, new)
+    return Change(change.refspec, change.old, new, change.version, change.diff, True)
+
+
+def deploy_version(sysroot: Sysroot, wanted: str) -> Change:
+    """Deploy a specific version (or commit checksum) from the current ref's history."""
+    current = sysroot.default()
+    refspec = sysroot.refspec_of(current) or ""
+    remote, ref = split_refspec(refspec)
+    if remote is None:
+        raise FedostreeError(f"deployment {current.get_csum()[:12]} has no remote")
+    check_remote(sysroot.repo, remote)
+    pull(sysroot.repo, remote, [ref], commit_only=True, depth=-1)
+    commit = find_in_history(sysroot.repo, remote_commit(sysroot.repo, remote, ref), wanted)
+    if commit is None:
+        raise FedostreeError(
+            f"{refspec}: no commit with version or checksum '{wanted}' in its history"
+        )
+    if commit == current.get_csum():
+        raise NothingToDo(f"{wanted} is already the default deployment.")
+    pull(sysroot.repo, remote, [commit])
+    sysroot.deploy(refspec, commit)
+    return Change(refspec, current.get_csum(), commit, _version(sysroot, commit),
+                  commit_diff(sysroot.repo, current.get_csum(), commit), True)  # fmt: skip
+
+
+def find_in_history(repo: OSTree.Repo, tip: str, wanted: str) -> str | None:
+    commit: str | None = tip
+    while commit:
+        if commit.startswith(wanted) or ot.commit_metadata(repo, commit).get("version") == wanted:
+            return commit
+        commit = ot.commit_parent(repo, commit)
+    return None
+
+
+def _refuse_downgrade(repo: OSTree.Repo, current: str, new: str, allowed: bool) -> None:
+    if allowed:
+        return
+    if ot.commit_timestamp(repo, new) < ot.commit_timestamp(repo, current):
+        raise FedostreeError(
+            f"refusing to downgrade: {new[:12]} is older than the deployed {current[:12]} "
+            "(use --allow-downgrade)"
+        )
+
+
+def _version(sysroot: Sysroot, commit: str) -> str | None:
+    version = ot.commit_metadata(sysroot.repo, commit).get("version")
+    return str(version) if version is not None else None

@@ -1,0 +1,220 @@
+"""The client: a sysroot's deployments, through libostree's Sysroot and deployment API.
+Each verb takes the sysroot lock, so two never interleave, and changes the boot
+configuration only by libostree's atomic bootversion swap."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedostree.compose.commit import PKGLIST_KEY
+from fedostree.core import ostree as ot
+from fedostree.core.ostree import Gio, GLib, OSTree
+from fedostree.core.pkglist import PkgId, parse_pkglist
+from fedostree.errors import ConfigError, FedostreeError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeploymentInfo:
+    index: int
+    osname: str
+    checksum: str
+    serial: int
+    refspec: str | None
+    version: str | None
+    timestamp: int
+    packages: list[PkgId]
+    booted: bool
+    default: bool
+    pending: bool
+    rollback: bool
+    pinned: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "osname": self.osname,
+            "checksum": self.checksum,
+            "serial": self.serial,
+            "origin": self.refspec,
+            "version": self.version,
+            "timestamp": self.timestamp,
+            "packages": len(self.packages),
+            "booted": self.booted,
+            "default": self.default,
+            "pending": self.pending,
+            "rollback": self.rollback,
+            "pinned": self.pinned,
+        }
+
+
+def split_refspec(refspec: str) -> tuple[str | None, str]:
+    remote, sep, ref = refspec.partition(":")
+    return (remote, ref) if sep else (None, refspec)
+
+
+class Sysroot:
+    """An opened, loaded sysroot."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        if not (path / "ostree" / "repo").is_dir():
+            raise FedostreeError(
+                f"{path}: not an OSTree sysroot (create one with 'fedostree admin init')"
+            )
+        self.sysroot = OSTree.Sysroot.new(Gio.File.new_for_path(str(path)))
+        self.sysroot.load(None)
+
+    @property
+    def repo(self) -> OSTree.Repo:
+        return self.sysroot.repo()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[Sysroot]:
+        """Hold the sysroot lock; wait (saying so) if another verb holds it."""
+        _, acquired = self.sysroot.try_lock()
+        if not acquired:
+            log.warning("waiting for another operation on %s to finish", self.path)
+            self.sysroot.lock()
+        try:
+            self.sysroot.load(None)
+            yield self
+        finally:
+            self.sysroot.unlock()
+
+    def deployments(self) -> list[OSTree.Deployment]:
+        return list(self.sysroot.get_deployments())
+
+    def booted(self) -> OSTree.Deployment | None:
+        return self.sysroot.get_booted_deployment()
+
+    def default(self) -> OSTree.Deployment:
+        deployments = self.deployments()
+        if not deployments:
+            raise FedostreeError(
+                f"{self.path}: no deployments (deploy one with 'fedostree rebase REF')"
+            )
+        return deployments[0]
+
+    def osname(self) -> str:
+        """The stateroot: the default deployment's, or the only one there is."""
+        if self.deployments():
+            return str(self.default().get_osname())
+        stateroots = sorted(p.name for p in (self.path / "ostree/deploy").iterdir() if p.is_dir())
+        if len(stateroots) != 1:
+            raise FedostreeError(
+                f"{self.path}: expected one stateroot, found {stateroots or 'none'}"
+            )
+        return stateroots[0]
+
+    def refspec_of(self, deployment: OSTree.Deployment) -> str | None:
+        origin = deployment.get_origin()
+        try:
+            return str(origin.get_string("origin", "refspec")) if origin is not None else None
+        except GLib.Error:
+            return None
+
+    def describe(self) -> list[DeploymentInfo]:
+        deployments = self.deployments()
+        booted = self.booted()
+        default_index = 0
+        rollback_index = _rollback_index(deployments, booted)
+        out = []
+        for i, d in enumerate(deployments):
+            md = ot.commit_metadata(self.repo, d.get_csum())
+            out.append(
+                DeploymentInfo(
+                    index=i,
+                    osname=d.get_osname(),
+                    checksum=d.get_csum(),
+                    serial=d.get_deployserial(),
+                    refspec=self.refspec_of(d),
+                    version=md.get("version"),
+                    timestamp=ot.commit_timestamp(self.repo, d.get_csum()),
+                    packages=parse_pkglist(md.get(PKGLIST_KEY)),
+                    booted=booted is not None and d.equal(booted),
+                    default=i == default_index,
+                    pending=i == default_index and booted is not None and not d.equal(booted),
+                    rollback=i == rollback_index,
+                    pinned=d.is_pinned(),
+                )
+            )
+        return out
+
+    def deploy(self, refspec: str, commit: str) -> OSTree.Deployment:
+        """Deploy commit as the new default; keep one rollback and pinned ones; prune."""
+        osname = self.osname()
+        merge = self.sysroot.get_merge_deployment(osname)
+        origin = self.sysroot.origin_new_from_refspec(refspec)
+        try:
+            _, new = self.sysroot.deploy_tree(osname, commit, origin, merge, None, None)
+            flags = OSTree.SysrootSimpleWriteDeploymentFlags.NONE
+            self.sysroot.simple_write_deployment(osname, new, merge, flags, None)
+        except GLib.Error as e:
+            raise FedostreeError(f"deploying {commit[:12]}: {e.message}") from e
+        return new
+
+    def rollback(self) -> OSTree.Deployment:
+        deployments = self.deployments()
+        index = _rollback_index(deployments, self.booted())
+        if index is None:
+            raise FedostreeError("no rollback deployment")
+        target = deployments[index]
+        reordered = [target] + [d for d in deployments if not d.equal(target)]
+        self.sysroot.write_deployments(reordered, None)
+        return target
+
+    def set_pinned(self, index: int, pinned: bool) -> None:
+        deployments = self.deployments()
+        if not 0 <= index < len(deployments):
+            raise ConfigError(f"no deployment {index} (there are {len(deployments)})")
+        self.sysroot.deployment_set_pinned(deployments[index], pinned)
+
+    def cleanup(self, *, pending: bool, rollback: bool) -> list[OSTree.Deployment]:
+        """Remove the pending and/or rollback deployment, then prune unreferenced objects."""
+        infos = self.describe()
+        deployments = self.deployments()
+        drop = {i.index for i in infos if not i.pinned and not i.booted and
+                ((pending and i.pending) or (rollback and i.rollback))}  # fmt: skip
+        if drop:
+            self.sysroot.write_deployments(
+                [d for i, d in enumerate(deployments) if i not in drop], None
+            )
+        self.sysroot.cleanup(None)
+        return [deployments[i] for i in sorted(drop)]
+
+
+def _rollback_index(
+    deployments: list[OSTree.Deployment], booted: OSTree.Deployment | None
+) -> int | None:
+    """rpm-ostree's rollback target: the deployment after the booted one (or after the
+    default, when nothing is booted, as in an image being prepared offline)."""
+    if len(deployments) < 2:
+        return None
+    if booted is not None and deployments[0].equal(booted):
+        return 1
+    if booted is not None:
+        return next(i for i, d in enumerate(deployments) if d.equal(booted))
+    return 1
+
+
+def init_sysroot(path: Path, osname: str) -> None:
+    """`ostree admin init-fs` plus `os-init`, with boot/loader in place for BLS entries."""
+    path.mkdir(parents=True, exist_ok=True)
+    sysroot = OSTree.Sysroot.new(Gio.File.new_for_path(str(path)))
+    try:
+        sysroot.ensure_initialized(None)
+        sysroot.load(None)
+        sysroot.init_osname(osname, None)
+    except GLib.Error as e:
+        raise FedostreeError(f"{path}: cannot initialize the sysroot: {e.message}") from e
+    loader = path / "boot" / "loader"
+    if not loader.exists() and not loader.is_symlink():
+        (path / "boot" / "loader.0").mkdir(parents=True, exist_ok=True)
+        loader.symlink_to("loader.0")
