@@ -3,11 +3,14 @@ one OSTree repository, and show what was built. Run it again: all six are unchan
 
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import shlex
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
@@ -84,6 +87,67 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.1f} MiB"
 
 
+def next_version(sample: Path, name: str) -> str:
+    """A version of name newer than the one the sample repository has, every run."""
+    current = max(
+        p.name[len(name) + 1 :].split("-")[0]
+        for p in (sample / "Packages").glob(f"{name}-[0-9]*.rpm")
+    )
+    parts = current.split(".")
+    return ".".join([*parts[:-1], str(int(parts[-1]) + 1)]) if len(parts) > 3 else f"{current}.1"
+
+
+def reset_sysroot(path: Path) -> None:
+    """Remove an earlier run's sysroot; libostree marks deployment roots immutable."""
+    if path.exists():
+        subprocess.run(["chattr", "-R", "-i", str(path)], capture_output=True)
+        shutil.rmtree(path)
+
+
+@contextlib.contextmanager
+def serving(repo: Path) -> Iterator[str]:
+    """`fedostree serve` on a free port of 127.0.0.1, stopped at the end."""
+    argv = [sys.executable, "-u", "-m", "fedostree", "serve", "--repo", str(repo), "--port", "0"]
+    console.print(f"$ fedostree {shlex.join(argv[4:])} &", style="cyan")
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        console.print(line.rstrip())
+        yield line.split(" on ")[1].strip()
+    finally:
+        server.terminate()
+        server.wait()
+        console.print("server stopped")
+
+
+def client_story(demo: Path, compose: tuple[str | Path, ...]) -> None:
+    sysroot = demo / "sysroot"
+    root = ("--sysroot", sysroot)
+    reset_sysroot(sysroot)
+    with serving(demo / "repo") as url:
+        step("5. A client machine: a fresh sysroot that deploys base/minimal from the server")
+        fedostree("admin", "init", *root, "--os", "fedostree")
+        fedostree("remote", "add", *root, "--no-gpg-verify", "demo", url)
+        fedostree("rebase", *root, "demo:fedostree/20/x86_64/base/minimal")
+        fedostree("status", *root)
+        step("6. Publish a newer bash in the sample repository, recompose, and upgrade")
+        fedostree(
+            "sample-repo",
+            demo / "sample-repo",
+            "--version",
+            f"bash={next_version(demo / 'sample-repo', 'bash')}",
+        )
+        fedostree(*compose)
+        fedostree("upgrade", *root)
+        fedostree("status", *root)
+        step("7. Rebase to server/docker-io, then roll back")
+        fedostree("rebase", *root, "fedostree/20/x86_64/server/docker-io")
+        fedostree("status", *root)
+        fedostree("rollback", *root)
+        fedostree("status", *root)
+
+
 def main() -> None:
     demo = Path(sys.argv[1] if len(sys.argv) > 1 else "demo")
     step("1. The sample package universe (rpmbuild + createrepo_c, Fedora 20 comps)")
@@ -105,7 +169,10 @@ def main() -> None:
     step("4. Compose again: nothing changed, so nothing is downloaded or committed")
     second = fedostree(*compose)
     console.print(f"compose took {first:.1f}s; the no-op recompose took {second:.1f}s")
-    console.print(f"Inspect it: ostree --repo={demo / 'repo'} refs / show REF / fsck")
+    client_story(demo, compose)
+    console.print(
+        f"Inspect it: ostree --repo={demo / 'repo'} refs; ostree admin status --sysroot={demo / 'sysroot'}"
+    )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from fedostree.core.pkglist import parse_pkglist
 from fedostree.errors import FedostreeError
 
 _path = click.Path(path_type=Path)
+MAX_DIFF_LINES = 40
 
 
 def sysroot_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,6 +108,10 @@ def _report_change(change: ops.Change, verb: str) -> None:
         click.echo(f"{len(change.diff.added)} packages")
         return
     lines = change.diff.lines()
+    if len(lines) > MAX_DIFF_LINES:
+        d = change.diff
+        lines = [f"Upgraded: {len(d.upgraded)}, downgraded: {len(d.downgraded)}, removed: "
+                 f"{len(d.removed)}, added: {len(d.added)} (see 'fedostree db diff' for the list)"]  # fmt: skip
     click.echo("\n".join(lines) if lines else "No package changes.")
 
 
