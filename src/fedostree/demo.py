@@ -139,6 +139,7 @@ def client_story(demo: Path, compose: tuple[str | Path, ...]) -> None:
             f"bash={next_version(demo / 'sample-repo', 'bash')}",
         )
         fedostree(*compose)
+        fedostree("upgrade", *root, "--preview")
         fedostree("upgrade", *root)
         fedostree("status", *root)
         step("7. Rebase to server/docker-io, then roll back")

@@ -147,6 +147,13 @@ def upgrade(
         click.echo(f"Update available: {change.new[:12]} ({change.version or 'no version'})")
     elif not change.deployed:
         _report_change(change, "Available" if preview else "Downloaded")
+        if preview:
+            size = change.download_size
+            click.echo(
+                f"Download size: {size / 1024:.1f} KiB (static delta)"
+                if size is not None
+                else "Download size: unknown (the server has no static delta from the deployed commit)"
+            )
     else:
         _report_change(change, "Deployed")
 

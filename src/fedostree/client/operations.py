@@ -4,9 +4,9 @@ through libostree's atomic deployment writes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from fedostree.client.remotes import check_remote, pull, remote_commit
+from fedostree.client.remotes import check_remote, delta_download_size, pull, remote_commit
 from fedostree.client.sysroot import Sysroot, split_refspec
 from fedostree.compose.commit import PKGLIST_KEY
 from fedostree.core import ostree as ot
@@ -23,6 +23,7 @@ class Change:
     version: str | None
     diff: PkgDiff
     deployed: bool
+    download_size: int | None = None
 
 
 def commit_diff(repo: OSTree.Repo, old: str | None, new: str) -> PkgDiff:
@@ -70,7 +71,9 @@ def upgrade(
     _refuse_downgrade(sysroot.repo, current.get_csum(), new, allow_downgrade)
     change = Change(f"{remote}:{ref}", current.get_csum(), new, _version(sysroot, new),
                     commit_diff(sysroot.repo, current.get_csum(), new), deployed=False)  # fmt: skip
-    if check or preview:
+    if preview:
+        return replace(change, download_size=delta_download_size(sysroot.repo, remote, ref))
+    if check:
         return change
     pull(sysroot.repo, remote, [ref])
     if download_only:

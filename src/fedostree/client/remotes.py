@@ -103,3 +103,21 @@ class _PullProgress:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
         self.async_progress.finish()
+
+
+def delta_download_size(repo: OSTree.Repo, remote: str, ref: str) -> int | None:
+    """Bytes an update of ref would download, from the server's static delta (a dry run
+    that fetches only the delta's superblock); None when the server has no delta."""
+    progress = OSTree.AsyncProgress.new()
+    options = GLib.Variant("a{sv}", {
+        "refs": GLib.Variant("as", [ref]),
+        "dry-run": GLib.Variant("b", True),
+        "require-static-deltas": GLib.Variant("b", True),
+    })  # fmt: skip
+    try:
+        repo.pull_with_options(remote, options, progress, None)
+    except GLib.Error:
+        return None
+    finally:
+        progress.finish()
+    return int(progress.get_uint64("total-delta-part-size"))

@@ -85,8 +85,11 @@ def commit_rootfs(
         return ot.write_commit(build_repo, mtree, parent=parent, subject=subject, metadata=metadata)
 
 
-def publish(build_repo: OSTree.Repo, out_repo: OSTree.Repo, commit: str, ref: str) -> None:
-    """Copy the commit's missing objects into the published repository, then move the ref."""
+def publish(
+    build_repo: OSTree.Repo, out_repo: OSTree.Repo, commit: str, ref: str, previous: str | None
+) -> None:
+    """Copy the commit's missing objects into the published repository, add a static
+    delta from the previous commit, then move the ref and regenerate the summary."""
     options = GLib.Variant(
         "a{sv}",
         {
@@ -98,6 +101,8 @@ def publish(build_repo: OSTree.Repo, out_repo: OSTree.Repo, commit: str, ref: st
     uri = build_repo.get_path().get_uri()
     try:
         out_repo.pull_with_options(uri, options, None, None)
+        if previous is not None:
+            ot.generate_static_delta(out_repo, previous, commit)
         out_repo.set_ref_immediate(None, ref, commit, None)
         out_repo.regenerate_summary(None, None)
     except GLib.Error as e:

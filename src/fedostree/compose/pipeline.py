@@ -106,7 +106,13 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
             parent=previous.checksum if previous else None,
             metadata=metadata,
         )
-    cm.publish(session.build_repo, session.out_repo, commit, tf.ref)
+    cm.publish(
+        session.build_repo,
+        session.out_repo,
+        commit,
+        tf.ref,
+        previous.checksum if previous else None,
+    )
     return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
 
 

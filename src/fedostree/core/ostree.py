@@ -215,3 +215,11 @@ def commit_parent(repo: OSTree.Repo, commit: str) -> str | None:
     except GLib.Error:
         return None
     return str(parent)
+
+
+def generate_static_delta(repo: OSTree.Repo, from_commit: str, to_commit: str) -> None:
+    """A static delta, so that clients fetch the update as a few compressed parts."""
+    empty = GLib.Variant("a{sv}", {})
+    repo.static_delta_generate(
+        OSTree.StaticDeltaGenerateOpt.MAJOR, from_commit, to_commit, None, empty, None
+    )
