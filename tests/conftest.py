@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.rpms"]
+pytest_plugins = ["tests.support.rpms", "tests.support.client"]
 
 
 @pytest.fixture(scope="session")
