@@ -279,6 +279,35 @@ def test_deploy_by_version_and_by_checksum(deployed: Path, server: Server, trees
     assert (r.exit_code, r.stdout, r.stderr) == (77, "20 is already the default deployment.\n", "")
 
 
+def stock_commit(repo: Path, tree: str, parent: str, version: str, subject: str) -> str:
+    """A commit on REF written with the stock `ostree commit`, as an admin might."""
+    return ostree(
+        repo, "commit", f"--branch={REF}", f"--tree=ref={tree}", f"--parent={parent}",
+        f"--add-metadata-string=version={version}", "-s", subject,
+    ).strip()  # fmt: skip
+
+
+def test_deploy_prefers_a_version_over_a_checksum_prefix(
+    deployed: Path, server: Server, trees: Trees
+) -> None:
+    """`deploy 7` means the commit versioned 7, even when a newer commit's checksum
+    happens to start with 7."""
+    seven = stock_commit(server.repo, trees.v2, trees.v1, "7", "version 7")
+    newer = next(
+        c
+        for c in (stock_commit(server.repo, trees.v1, seven, "8", f"try {i}") for i in range(400))
+        if c.startswith("7")
+    )
+    server.publish(REF, newer)
+    r = client(deployed, "deploy", "7")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[0] == f"Deployed {REMOTE}:{REF}: {seven[:12]} (7)"
+    assert_deployed(deployed, seven, trees.v1)
+    r = client(deployed, "deploy", newer[:12])
+    assert r.exit_code == 0, r.stderr
+    assert_deployed(deployed, newer, seven)
+
+
 def test_deploy_an_older_version_never_fetched(sysroot: Path, server: Server, trees: Trees) -> None:
     """The client only ever saw v2; `deploy 20` walks the server's history to v1."""
     server.publish(REF, trees.v2)

@@ -4,6 +4,7 @@ through libostree's atomic deployment writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from fedostree.client.remotes import check_remote, delta_download_size, pull, remote_commit
@@ -105,12 +106,19 @@ def deploy_version(sysroot: Sysroot, wanted: str) -> Change:
 
 
 def find_in_history(repo: OSTree.Repo, tip: str, wanted: str) -> str | None:
+    """The commit in tip's history with version wanted, else the newest whose checksum
+    starts with it: a version never loses to a checksum that happens to begin the same."""
+    history = list(_history(repo, tip))
+    by_version = (c for c in history if ot.commit_metadata(repo, c).get("version") == wanted)
+    by_checksum = (c for c in history if wanted and c.startswith(wanted))
+    return next(by_version, None) or next(by_checksum, None)
+
+
+def _history(repo: OSTree.Repo, tip: str) -> Iterator[str]:
     commit: str | None = tip
     while commit:
-        if commit.startswith(wanted) or ot.commit_metadata(repo, commit).get("version") == wanted:
-            return commit
+        yield commit
         commit = ot.commit_parent(repo, commit)
-    return None
 
 
 def _refuse_downgrade(repo: OSTree.Repo, current: str, new: str, allowed: bool) -> None:
