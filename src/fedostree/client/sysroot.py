@@ -65,7 +65,7 @@ class Sysroot:
     def __init__(self, path: Path) -> None:
         self.path = path
         if not (path / "ostree" / "repo").is_dir():
-            raise FedostreeError(
+            raise ConfigError(
                 f"{path}: not an OSTree sysroot (create one with 'fedostree admin init')"
             )
         self.sysroot = OSTree.Sysroot.new(Gio.File.new_for_path(str(path)))

@@ -1,0 +1,165 @@
+"""The client verbs failing: each failure gives its exit code and one `error:` line that
+says what went wrong, and leaves the sysroot as it was: the same deployments (ours and the
+stock `ostree admin status`), boot entries, bootversion and deployment directories."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.support.cli import error_message, fsck, ostree, run
+from tests.support.client import (
+    REF,
+    REMOTE,
+    Server,
+    Trees,
+    add_remote,
+    checksums,
+    client,
+    file_checksum,
+    snapshot,
+    tamper_filez,
+)
+
+UNREACHABLE = "http://127.0.0.1:9/"
+
+
+def test_rebase_to_an_unknown_ref(deployed: Path) -> None:
+    before = snapshot(deployed)
+    r = client(deployed, "rebase", f"{REMOTE}:test/x86_64/nope")
+    message = error_message(r, 1)
+    assert message.startswith(f"pull from '{REMOTE}' (test/x86_64/nope): ")
+    assert "test/x86_64/nope" in message.split(": ", 1)[1]
+    assert snapshot(deployed) == before
+
+
+def test_rebase_from_an_unreachable_remote(deployed: Path) -> None:
+    add_remote(deployed, UNREACHABLE, name="down")
+    before = snapshot(deployed)
+    r = client(deployed, "rebase", f"down:{REF}")
+    message = error_message(r, 1)
+    assert message.startswith(f"pull from 'down' ({REF}): ")
+    assert "127.0.0.1" in message or "onnect" in message, message
+    assert snapshot(deployed) == before
+
+
+def test_upgrade_when_the_server_is_gone(deployed: Path, server: Server) -> None:
+    server.stop()
+    before = snapshot(deployed)
+    assert error_message(client(deployed, "upgrade"), 1).startswith(f"pull from '{REMOTE}' ")
+    assert error_message(client(deployed, "upgrade", "--check"), 1).startswith("pull from")
+    assert snapshot(deployed) == before
+
+
+def drop_static_deltas(repo: Path) -> None:
+    """Serve loose objects only, as a repository without deltas does."""
+    for delta in ostree(repo, "static-delta", "list").split():
+        if "-" in delta or len(delta) >= 43:
+            ostree(repo, "static-delta", "delete", delta)
+    ostree(repo, "summary", "-u")
+
+
+def test_a_corrupt_object_on_the_server_is_refused(
+    deployed: Path, server: Server, trees: Trees
+) -> None:
+    server.publish(REF, trees.v2)
+    drop_static_deltas(server.repo)
+    checksum = file_checksum(server.repo, trees.v2, "/usr/etc/newtool.conf")
+    tampered = tamper_filez(server.repo, checksum)
+    before = snapshot(deployed)
+
+    message = error_message(client(deployed, "upgrade"), 1)
+    assert message.startswith(f"pull from '{REMOTE}' ({REF}): ")
+    assert f"Corrupted file object; checksum expected='{checksum}' actual=" in message
+    assert snapshot(deployed) == before
+    local = deployed / "ostree/repo"
+    fsck(local)
+
+    # Once the server has the right object again, the upgrade goes through.
+    shutil.copyfile(trees.repo / tampered.relative_to(server.repo), tampered)
+    r = client(deployed, "upgrade")
+    assert r.exit_code == 0, r.stderr
+    assert checksums(deployed) == [trees.v2, trees.v1]
+    fsck(local)
+
+
+def test_a_missing_sysroot(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent"
+    for verb in (
+        ["status"],
+        ["status", "--json"],
+        ["rebase", f"{REMOTE}:{REF}"],
+        ["upgrade"],
+        ["deploy", "20"],
+        ["rollback"],
+        ["cleanup", "-b"],
+        ["pin", "0"],
+        ["db", "list"],
+        ["remote", "list"],
+        ["remote", "add", "x", "http://x/"],
+    ):
+        r = client(missing, *verb)
+        assert error_message(r, 2) == (
+            f"{missing}: not an OSTree sysroot (create one with 'fedostree admin init')"
+        ), verb
+    assert not missing.exists()
+    r = run("status", "--sysroot", "/nonexistent")
+    assert error_message(r, 2).startswith("/nonexistent: not an OSTree sysroot")
+
+
+def test_rebase_without_a_remote_on_an_empty_sysroot(sysroot: Path, server: Server) -> None:
+    add_remote(sysroot, server.url)
+    before = snapshot(sysroot)
+    r = client(sysroot, "rebase", REF)
+    assert error_message(r, 2) == f"{REF}: name the remote, as REMOTE:REF"
+    assert snapshot(sysroot) == before
+
+
+def test_rebase_from_a_remote_that_is_not_configured(deployed: Path) -> None:
+    before = snapshot(deployed)
+    r = client(deployed, "rebase", f"nowhere:{REF}")
+    assert error_message(r, 2) == (
+        "no remote 'nowhere' (add one with 'fedostree remote add nowhere URL')"
+    )
+    assert snapshot(deployed) == before
+
+
+def test_pin_out_of_range(deployed: Path) -> None:
+    before = snapshot(deployed)
+    assert error_message(client(deployed, "pin", "7"), 2) == "no deployment 7 (there are 1)"
+    assert error_message(client(deployed, "pin", "1", "--unpin"), 2) == (
+        "no deployment 1 (there are 1)"
+    )
+    assert snapshot(deployed) == before
+
+
+def test_deploy_an_unknown_version(deployed: Path) -> None:
+    before = snapshot(deployed)
+    r = client(deployed, "deploy", "99")
+    assert error_message(r, 1) == (
+        f"{REMOTE}:{REF}: no commit with version or checksum '99' in its history"
+    )
+    assert snapshot(deployed) == before
+
+
+def test_rollback_with_nothing_to_roll_back_to(deployed: Path) -> None:
+    before = snapshot(deployed)
+    assert error_message(client(deployed, "rollback"), 1) == "no rollback deployment"
+    assert snapshot(deployed) == before
+
+
+def test_verbs_that_need_a_deployment_on_an_empty_sysroot(sysroot: Path) -> None:
+    before = snapshot(sysroot)
+    for verb in (["upgrade"], ["deploy", "20"], ["db", "list"]):
+        message = error_message(client(sysroot, *verb), 1)
+        assert message == f"{sysroot}: no deployments (deploy one with 'fedostree rebase REF')"
+    assert error_message(client(sysroot, "rollback"), 1) == "no rollback deployment"
+    assert (
+        error_message(client(sysroot, "db", "diff"), 1) == "only one deployment: give FROM and TO"
+    )
+    assert snapshot(sysroot) == before
+
+
+def test_serve_a_directory_that_is_not_a_repository(tmp_path: Path) -> None:
+    r = run("serve", "--repo", tmp_path, "--port", "0")
+    assert error_message(r, 2) == f"{tmp_path}: not an OSTree repository"
