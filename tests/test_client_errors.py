@@ -160,6 +160,20 @@ def test_verbs_that_need_a_deployment_on_an_empty_sysroot(sysroot: Path) -> None
     assert snapshot(sysroot) == before
 
 
+def test_db_with_an_unknown_revision(deployed: Path, trees: Trees) -> None:
+    assert error_message(client(deployed, "db", "list", "nosuchref"), 1) == (
+        "nosuchref: no such commit, ref or deployment"
+    )
+    # A short number is a deployment index, never a checksum that happens to start with it.
+    for number in ("5", trees.v1[0] if trees.v1[0].isdigit() else "7"):
+        r = client(deployed, "db", "diff", "0", number)
+        assert error_message(r, 2) == f"no deployment {number} (there are 1)"
+        assert error_message(client(deployed, "db", "list", number), 2).startswith("no deploy")
+    r = client(deployed, "db", "list", trees.v1[:12])
+    assert r.exit_code == 0, r.stderr
+    assert "oldtool-1.0-1.x86_64" in r.stdout.splitlines()
+
+
 def test_serve_a_directory_that_is_not_a_repository(tmp_path: Path) -> None:
     r = run("serve", "--repo", tmp_path, "--port", "0")
     assert error_message(r, 2) == f"{tmp_path}: not an OSTree repository"

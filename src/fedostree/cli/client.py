@@ -214,8 +214,10 @@ def db() -> None:
 
 
 def _resolve(root: Sysroot, rev: str) -> str:
-    if rev.isdigit() and int(rev) < len(root.deployments()):
-        return str(root.deployments()[int(rev)].get_csum())
+    """A deployment index (a number of up to 3 digits), else a ref, commit or checksum
+    prefix: a short number is never taken for a checksum that happens to start with it."""
+    if rev.isdigit() and len(rev) <= 3:
+        return str(root.deployment_at(int(rev)).get_csum())
     commit = ot.resolve_rev(root.repo, rev)
     if commit is None:
         raise FedostreeError(f"{rev}: no such commit, ref or deployment")

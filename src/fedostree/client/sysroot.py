@@ -170,11 +170,15 @@ class Sysroot:
         self.sysroot.write_deployments(reordered, None)
         return target
 
-    def set_pinned(self, index: int, pinned: bool) -> None:
+    def deployment_at(self, index: int) -> OSTree.Deployment:
+        """Deployment INDEX, counted as `status` lists them (0 is the default)."""
         deployments = self.deployments()
         if not 0 <= index < len(deployments):
             raise ConfigError(f"no deployment {index} (there are {len(deployments)})")
-        self.sysroot.deployment_set_pinned(deployments[index], pinned)
+        return deployments[index]
+
+    def set_pinned(self, index: int, pinned: bool) -> None:
+        self.sysroot.deployment_set_pinned(self.deployment_at(index), pinned)
 
     def cleanup(self, *, pending: bool, rollback: bool) -> list[OSTree.Deployment]:
         """Remove the pending and/or rollback deployment, then prune unreferenced objects."""
