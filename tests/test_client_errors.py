@@ -83,6 +83,36 @@ def test_a_corrupt_object_on_the_server_is_refused(
     fsck(local)
 
 
+def test_a_tree_that_cannot_boot_leaves_no_half_made_deployment(
+    deployed: Path, server: Server, trees: Trees, tmp_path: Path
+) -> None:
+    """Trees the server's admin committed by hand, one without a kernel and one without
+    os-release: libostree refuses each partway through deploying, and nothing of the
+    attempt stays in the sysroot."""
+    bare = tmp_path / "bare"
+    (bare / "usr/bin").mkdir(parents=True)
+    (bare / "usr/bin/tool").write_text("tool\n")
+    ostree(server.repo, "commit", "--branch=test/nokernel", f"--tree=dir={bare}", "-s", "x")
+    checkout = tmp_path / "checkout"
+    ostree(server.repo, "checkout", "-U", trees.v1, str(checkout))
+    (checkout / "usr/lib/os-release").unlink()
+    (checkout / "usr/etc/os-release").unlink()
+    ostree(server.repo, "commit", "--branch=test/norelease", f"--tree=dir={checkout}", "-s", "x")
+    ostree(server.repo, "summary", "-u")
+    before = snapshot(deployed)
+
+    for ref, cause in (
+        ("test/nokernel", "Failed to find kernel"),
+        ("test/norelease", "os-release"),
+    ):
+        message = error_message(client(deployed, "rebase", f"{REMOTE}:{ref}"), 1)
+        assert message.startswith("deploying ") and cause in message, message
+        assert snapshot(deployed) == before
+    r = client(deployed, "rebase", f"{REMOTE}:{REF}")
+    assert r.exit_code == 0, r.stderr
+    assert checksums(deployed) == [trees.v1, trees.v1]
+
+
 def test_a_missing_sysroot(tmp_path: Path) -> None:
     missing = tmp_path / "nonexistent"
     for verb in (

@@ -260,7 +260,8 @@ def stateroot_var(sysroot: Path) -> Path:
 
 def snapshot(sysroot: Path) -> tuple[object, ...]:
     """Everything a failed verb must leave as it was: deployments (ours and stock ostree's
-    view), boot entries and the bootversion, the deployment directories."""
+    view), boot entries and the bootversion, the deployment directories, and no stray
+    loader.N or boot.N directories."""
     deployments = deploy_dir(sysroot)
     return (
         status(sysroot),
@@ -270,6 +271,8 @@ def snapshot(sysroot: Path) -> tuple[object, ...]:
         else [],
         bootversion(sysroot),
         sorted(p.name for p in deployments.iterdir()) if deployments.is_dir() else [],
+        sorted(p.name for p in (sysroot / "boot").iterdir()),
+        sorted(p.name for p in (sysroot / "ostree").iterdir()),
     )
 
 

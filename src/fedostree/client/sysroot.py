@@ -157,8 +157,18 @@ class Sysroot:
             flags = OSTree.SysrootSimpleWriteDeploymentFlags.NONE
             self.sysroot.simple_write_deployment(osname, new, merge, flags, None)
         except GLib.Error as e:
+            self._discard_unfinished()
             raise FedostreeError(f"deploying {commit[:12]}: {e.message}") from e
         return new
+
+    def _discard_unfinished(self) -> None:
+        """Remove what a failed deployment left behind: its checked-out tree, and a new
+        bootversion never switched to (libostree's cleanup, without pruning the repository)."""
+        try:
+            self.sysroot.load(None)
+            self.sysroot.prepare_cleanup(None)
+        except GLib.Error as e:
+            log.warning("cleaning up after the failed deployment: %s", e.message)
 
     def rollback(self) -> OSTree.Deployment:
         deployments = self.deployments()
