@@ -272,7 +272,8 @@ def snapshot(sysroot: Path) -> tuple[object, ...]:
         bootversion(sysroot),
         sorted(p.name for p in deployments.iterdir()) if deployments.is_dir() else [],
         sorted(p.name for p in (sysroot / "boot").iterdir()),
-        sorted(p.name for p in (sysroot / "ostree").iterdir()),
+        # (not the lock file: a killed verb leaves it, harmless, as flock died with it)
+        sorted(p.name for p in (sysroot / "ostree").iterdir() if p.name != "lock"),
     )
 
 
