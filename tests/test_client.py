@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.support.cli import error_message, fsck, ostree
@@ -442,3 +443,17 @@ def test_db_list_and_diff(deployed: Path, server: Server, trees: Trees) -> None:
     r = client(deployed, "db", "diff", "0")
     assert r.exit_code == 2
     assert "give both FROM and TO, or neither" in r.stderr
+
+
+def test_status_into_a_closed_pipe_is_quiet(deployed: Path) -> None:
+    """`fedostree status | head -1`: the reader leaving early is no error to report."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fedostree", "status", "--sysroot", str(deployed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    assert proc.wait(timeout=30) in (0, 1)
+    assert proc.stderr.read() == ""

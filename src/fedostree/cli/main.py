@@ -26,8 +26,8 @@ class FedostreeGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             ctx.exit(130)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # click reports these; a closed stdout (`| head`) exits quietly
         except Exception as e:  # a bug, or an error a library raised that we did not wrap
             if ctx.obj and ctx.obj.get("debug"):
                 raise
