@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import http.server
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from fedostree.core.ostree import Gio, OSTree
 from tests.support.cli import fsck
 from tests.support.client import (
     OTHER_REF,
@@ -134,3 +136,34 @@ def test_a_killed_pull_deploys_nothing_and_the_next_run_resumes(
     assert not staged & second_run, (len(first_run), len(staged), len(second_run))
     assert not list((local / "tmp").glob("staging-*/??/*")), "staging emptied into the repo"
     fsck(local)
+
+
+def test_a_verb_waits_for_the_sysroot_lock(deployed: Path, server: Server, trees: Trees) -> None:
+    """Two verbs never interleave: while another process holds the sysroot lock, upgrade
+    waits (saying so) and changes nothing; once the lock is released it goes through."""
+    server.publish(REF, trees.v2)
+    holder = OSTree.Sysroot.new(Gio.File.new_for_path(str(deployed)))
+    holder.load(None)
+    holder.lock()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fedostree", "upgrade", "--sysroot", str(deployed)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        ready, _, _ = select.select([proc.stderr], [], [], 30)
+        assert ready, "upgrade said nothing while waiting for the lock"
+        waiting = proc.stderr.readline()
+        assert waiting == f"warning: waiting for another operation on {deployed} to finish\n"
+        time.sleep(0.5)
+        assert proc.poll() is None
+        assert checksums(deployed) == [trees.v1]
+    finally:
+        holder.unlock()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.startswith(f"Deployed {REMOTE}:{REF}: {trees.v2[:12]} (20.1)\n")
+    assert checksums(deployed) == [trees.v2, trees.v1]
+    assert booted_order(deployed) == [trees.v2, trees.v1]
