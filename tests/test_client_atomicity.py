@@ -60,7 +60,7 @@ class SlowServer:
         handler = functools.partial(_SlowHandler, requests=self.requests, directory=str(directory))
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
 
     def fetched(self) -> set[str]:
         """Checksums of the objects requested so far (not counting the probes for a

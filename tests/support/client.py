@@ -122,7 +122,7 @@ class Server:
         self.repo = repo
         self._httpd = make_server(repo, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
         self._running = True
 
     def publish(self, ref: str, commit: str) -> None:
