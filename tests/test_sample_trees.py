@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fedostree.demo import write_config
 from tests.support.cli import ostree, refs, rpmdb_names, run
+from tests.support.client import unfreeze
 
 pytestmark = pytest.mark.slow
 
@@ -87,9 +89,15 @@ def test_checkout_is_a_bootable_os_tree(composed: dict, tree: str, tmp_path: Pat
     assert "root::" in (co / "usr/etc/shadow").read_text()  # remove-root-password ran
 
 
-def test_stock_ostree_admin_deploy_accepts_the_tree(composed: dict, tmp_path: Path) -> None:
-    sysroot = tmp_path / "sysroot"
-    sysroot.mkdir()
+@pytest.fixture
+def sysroot(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "sysroot"
+    path.mkdir()
+    yield path
+    unfreeze(path)
+
+
+def test_stock_ostree_admin_deploy_accepts_the_tree(composed: dict, sysroot: Path) -> None:
     subprocess.run(["ostree", "admin", "init-fs", str(sysroot)], check=True, capture_output=True)
     subprocess.run(
         ["ostree", "admin", "os-init", "--sysroot", str(sysroot), "fedostree"], check=True
