@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.cli import error_message, fsck, ostree
+from tests.support.cli import error_message, fsck, ostree, run
 from tests.support.client import (
     KVER,
     OSNAME,
@@ -457,3 +457,18 @@ def test_status_into_a_closed_pipe_is_quiet(deployed: Path) -> None:
     proc.stdout.close()
     assert proc.wait(timeout=30) in (0, 1)
     assert proc.stderr.read() == ""
+
+
+def test_rebase_to_the_deployed_commit_has_nothing_to_do(deployed: Path) -> None:
+    before = status(deployed)
+    r = run("rebase", "--sysroot", deployed, f"{REMOTE}:{REF}")
+    assert r.exit_code == 77
+    assert r.stdout.startswith(f"Already on {REMOTE}:{REF} at ")
+    assert status(deployed) == before
+
+
+def test_admin_init_twice_is_harmless(tmp_path: Path) -> None:
+    for _ in range(2):
+        r = run("admin", "init", "--sysroot", tmp_path / "sr", "--os", OSNAME)
+        assert r.exit_code == 0, r.stderr
+    assert (tmp_path / "sr/ostree/deploy" / OSNAME).is_dir()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tests.support.cli import error_message, fsck, ostree, run
 from tests.support.client import (
+    OTHER_REF,
     REF,
     REMOTE,
     Server,
@@ -108,9 +109,9 @@ def test_a_tree_that_cannot_boot_leaves_no_half_made_deployment(
         message = error_message(client(deployed, "rebase", f"{REMOTE}:{ref}"), 1)
         assert message.startswith("deploying ") and cause in message, message
         assert snapshot(deployed) == before
-    r = client(deployed, "rebase", f"{REMOTE}:{REF}")
+    r = client(deployed, "rebase", f"{REMOTE}:{OTHER_REF}")
     assert r.exit_code == 0, r.stderr
-    assert checksums(deployed) == [trees.v1, trees.v1]
+    assert checksums(deployed) == [trees.other, trees.v1]
 
 
 def test_a_missing_sysroot(tmp_path: Path) -> None:

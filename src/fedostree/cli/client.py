@@ -4,6 +4,8 @@ deploy, rollback, cleanup, pin, db, remote, admin init."""
 from __future__ import annotations
 
 import json
+import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -269,6 +271,7 @@ def serve(repo: Path, bind: str, port: int) -> None:
     from fedostree.serve import make_server
 
     server = make_server(repo, bind, port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly under systemd too
     click.echo(f"Serving {repo} on http://{bind}:{server.server_address[1]}/")
     try:
         server.serve_forever()

@@ -45,6 +45,8 @@ def rebase(sysroot: Sysroot, target: str) -> Change:
     pull(sysroot.repo, remote, [ref])
     commit = remote_commit(sysroot.repo, remote, ref)
     old = current.get_csum() if current else None
+    if current is not None and commit == old and sysroot.refspec_of(current) == refspec:
+        raise NothingToDo(f"Already on {refspec} at {commit[:12]}.")
     sysroot.deploy(refspec, commit)
     return Change(
         refspec,

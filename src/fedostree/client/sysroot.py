@@ -225,7 +225,8 @@ def init_sysroot(path: Path, osname: str) -> None:
     try:
         sysroot.ensure_initialized(None)
         sysroot.load(None)
-        sysroot.init_osname(osname, None)
+        if not (path / "ostree/deploy" / osname).is_dir():  # idempotent, unlike os-init
+            sysroot.init_osname(osname, None)
     except GLib.Error as e:
         raise FedostreeError(f"{path}: cannot initialize the sysroot: {e.message}") from e
     loader = path / "boot" / "loader"
