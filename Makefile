@@ -41,5 +41,7 @@ typecheck: setup
 test: setup lint typecheck
 	$(VENV)/bin/pytest -q
 
+# libostree marks deployment roots immutable: lift that before removing the demo sysroot.
 clean:
+	-chattr -R -i $(DEMO)/sysroot 2>/dev/null
 	rm -rf $(VENV) $(DEMO)
