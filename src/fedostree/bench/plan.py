@@ -173,14 +173,15 @@ def plan_package(package: RealPackage, scale: float, symlinks: Mapping[str, str]
 
 
 def build_id_targets(package: RealPackage, regular: Sequence[str]) -> dict[str, str]:
-    """Each /usr/lib/.build-id link points, relatively, at one of the package's files."""
-    candidates = sorted(path for path in regular if not BUILD_ID_LINK.match(path))
-    links = {}
-    for path in regular:
-        if BUILD_ID_LINK.match(path):
-            pick = candidates[path_hash(path) % len(candidates)] if candidates else "/usr/lib"
-            links[path] = posixpath.relpath(pick, posixpath.dirname(path))
-    return links
+    """Each /usr/lib/.build-id link points, as rpm writes them, at one of the package's
+    executables or libraries (or any of its files)."""
+    others = sorted(path for path in regular if not BUILD_ID_LINK.match(path))
+    candidates = [path for path in others if EXECUTABLE.search(path)] or others or ["/usr/lib"]
+    return {
+        path: "../../../.." + candidates[path_hash(path) % len(candidates)]
+        for path in regular
+        if BUILD_ID_LINK.match(path)
+    }
 
 
 def spread_bytes(total: int, paths: Sequence[str]) -> dict[str, int]:

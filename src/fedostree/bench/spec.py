@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from fedostree.bench.metadata import DEP_KINDS, Dependency, RealPackage, split_sourcerpm
 from fedostree.bench.plan import Build, PlannedFile, PlannedPackage
@@ -24,8 +23,9 @@ def spec_text(text: str) -> str:
     return text.replace("%", "%%")
 
 
-def render_spec(build: Build, stage: Path) -> str:
-    """The whole spec; %install moves the staged tree (stage) into place as the buildroot."""
+def render_spec(build: Build) -> str:
+    """The whole spec. It has no %install: rpmbuild packages the staged tree as its
+    buildroot (`rpmbuild --buildroot`)."""
     name, version, release = split_sourcerpm(build.source)
     main = build.main
     first = build.packages[0].real
@@ -42,7 +42,6 @@ def render_spec(build: Build, stage: Path) -> str:
     else:
         lines += render_identity(first)
         lines += ["", "%description", f"Source package {spec_text(build.source)}."]
-    lines += ["", "%install", "rmdir %{buildroot}", f"mv {shell_word(str(stage))} %{{buildroot}}"]
     main_epoch = main.real.epoch if main is not None else 0
     for package in build.packages:
         lines += render_package(package, is_main=package is main, main_epoch=main_epoch)
@@ -126,8 +125,3 @@ def files_path(path: str) -> str:
     escaped = "".join(f"[{c}]" if c in GLOB_CHARS else c for c in path)
     escaped = spec_text(escaped)
     return f'"{escaped}"' if any(c.isspace() for c in path) else escaped
-
-
-def shell_word(text: str) -> str:
-    """A shell word in a spec scriptlet: single-quoted, with % doubled."""
-    return spec_text("'" + text.replace("'", "'\\''") + "'")

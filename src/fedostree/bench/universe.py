@@ -30,7 +30,7 @@ from fedostree.errors import FedostreeError
 from fedostree.sample.universe import run_command, staging_dir, tool_environment
 
 # Bump whenever the generated repository changes for the same inputs.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_SOURCE = (
     Path(__file__).resolve().parents[3].parent
     / "shared" / "data" / "centos-stream-9" / "baseos-2022-02"
@@ -196,9 +196,9 @@ def build_rpms(build: Build, work: Path, rpmdir: Path) -> list[Path]:
     stage = top / "stage"
     stage_build(build, stage)
     spec = top / "package.spec"
-    spec.write_text(render_spec(build, stage), encoding="utf-8")
+    spec.write_text(render_spec(build), encoding="utf-8")
     buildtime = max(p.real.buildtime for p in build.packages)
-    run_rpmbuild(spec, top, rpmdir, build, buildtime)
+    run_rpmbuild(spec, stage, rpmdir, build, buildtime)
     rpms = [rpmdir / rpm_filename(p.real.name, p.real.vr, p.real.arch) for p in build.packages]
     missing = [rpm.name for rpm in rpms if not rpm.is_file()]
     if missing:
@@ -213,8 +213,10 @@ def rpm_filename(name: str, vr: str, arch: str) -> str:
     return f"{name}-{vr}.{arch}.rpm"
 
 
-def run_rpmbuild(spec: Path, top: Path, rpmdir: Path, build: Build, buildtime: int) -> None:
-    for sub in ("BUILD", "BUILDROOT", "SOURCES", "SPECS", "SRPMS", "tmp"):
+def run_rpmbuild(spec: Path, stage: Path, rpmdir: Path, build: Build, buildtime: int) -> None:
+    """Package the staged tree as the buildroot; rpmbuild's own files go beside the spec."""
+    top = spec.parent
+    for sub in ("BUILD", "SOURCES", "SPECS", "SRPMS", "tmp"):
         (top / sub).mkdir(parents=True, exist_ok=True)
     defines = {
         **RPMBUILD_DEFINES,
@@ -225,6 +227,7 @@ def run_rpmbuild(spec: Path, top: Path, rpmdir: Path, build: Build, buildtime: i
     }
     target = "i686" if build.arch == "i686" else "x86_64"
     argv = ["rpmbuild", "-bb", "--nodeps", "--noclean", "--quiet", "--target", target]
+    argv += ["--buildroot", str(stage)]
     argv += [arg for key, value in defines.items() for arg in ("--define", f"{key} {value}")]
     env = {**tool_environment(top), "SOURCE_DATE_EPOCH": str(buildtime)}
     run_command([*argv, str(spec)], cwd=top, env=env)
