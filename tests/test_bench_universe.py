@@ -223,6 +223,12 @@ def test_a_failing_rpmbuild_names_the_command(
         build_rpms(build, tmp_path / "work", tmp_path / "rpms")
 
 
+def test_buildroots_are_staged_on_disk_when_memory_is_short(tmp_path: Path) -> None:
+    with universe.scratch_dir(tmp_path, needed=1 << 62) as work:
+        assert work.parent == tmp_path
+    assert not work.exists()
+
+
 def test_a_source_without_metadata_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FedostreeError, match=r"repomd\.xml"):
         build_universe(tmp_path / "cache", scale=SCALE, source=tmp_path)

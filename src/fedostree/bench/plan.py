@@ -67,6 +67,11 @@ class Build:
         return first if first.real.name == split_sourcerpm(self.source)[0] else None
 
     @property
+    def staged_bytes(self) -> int:
+        """About the room the staged tree takes (a page per entry for tmpfs)."""
+        return sum(p.payload_bytes + 4096 * len(p.files) for p in self.packages)
+
+    @property
     def cost(self) -> int:
         """A rough build time, to start the longest builds first."""
         return sum(p.payload_bytes + 20_000 * len(p.files) for p in self.packages)

@@ -37,6 +37,7 @@ DEFAULT_SOURCE = (
 )  # fmt: skip
 INFO_FILE = "universe.json"
 SCRATCH_BASE = Path("/dev/shm")
+SCRATCH_MARGIN = 64 << 20
 PAYLOAD_COMPRESSION = "w1.zstdio"  # fast to build, realistic to decompress
 RPMBUILD_DEFINES = {
     "use_source_date_epoch_as_buildtime": "1",
@@ -87,8 +88,8 @@ def build_universe(
         if is_complete(dest):
             return dest
         remove_leftovers(dest)
-        with staging_dir(dest) as staging, scratch_dir(staging) as work:
-            build_repo(repo, scale, staging / "repo", work, jobs or os.cpu_count() or 1)
+        with staging_dir(dest) as staging:
+            build_repo(repo, scale, staging / "repo", jobs or os.cpu_count() or 1)
             (staging / "repo").rename(dest)
     return dest
 
@@ -137,10 +138,14 @@ def remove_leftovers(dest: Path) -> None:
 
 
 @contextmanager
-def scratch_dir(fallback: Path) -> Iterator[Path]:
-    """Where buildroots are staged: in memory when /dev/shm exists, because removing
-    tens of thousands of files from a disk mounted with `discard` takes minutes."""
-    base = SCRATCH_BASE if SCRATCH_BASE.is_dir() and os.access(SCRATCH_BASE, os.W_OK) else fallback
+def scratch_dir(fallback: Path, needed: int) -> Iterator[Path]:
+    """Where buildroots are staged: in memory when /dev/shm has room for needed bytes,
+    because removing tens of thousands of files from a disk mounted with `discard`
+    takes minutes; else below fallback."""
+    base = fallback
+    if SCRATCH_BASE.is_dir() and os.access(SCRATCH_BASE, os.W_OK):
+        fs = os.statvfs(SCRATCH_BASE)
+        base = SCRATCH_BASE if fs.f_bavail * fs.f_frsize > needed else fallback
     work = Path(tempfile.mkdtemp(prefix="fedostree-universe-", dir=base))
     try:
         yield work
@@ -151,16 +156,19 @@ def scratch_dir(fallback: Path) -> Iterator[Path]:
 # --- building -------------------------------------------------------------------------------
 
 
-def build_repo(source: SourceRepo, scale: float, repo: Path, work: Path, jobs: int) -> None:
+def build_repo(source: SourceRepo, scale: float, repo: Path, jobs: int) -> None:
+    """Build every package into repo/Packages, then the rpm-md metadata with the comps."""
     started = time.monotonic()
     packages = load_packages(source)
     builds = plan_builds(packages, scale)
     (repo / "Packages").mkdir(parents=True)
-    run_builds(builds, work, repo / "Packages", jobs)
-    comps = work / "comps.xml"
-    comps.write_bytes(source.comps_xml())
-    revision = max((p.buildtime for p in packages), default=0)
-    run_createrepo(repo, comps if comps.stat().st_size else None, revision, jobs)
+    needed = jobs * max((b.staged_bytes for b in builds), default=0) + SCRATCH_MARGIN
+    with scratch_dir(repo.parent, needed) as work:
+        run_builds(builds, work, repo / "Packages", jobs)
+        comps = work / "comps.xml"
+        comps.write_bytes(source.comps_xml())
+        revision = max((p.buildtime for p in packages), default=0)
+        run_createrepo(repo, comps if comps.stat().st_size else None, revision, jobs)
     info = {
         "generator_version": GENERATOR_VERSION,
         "scale": scale,
