@@ -1,8 +1,9 @@
 """The distribution-scale package universe: a real rpm-md repository synthesized from the
-real CentOS Stream 9 BaseOS metadata (1125 packages, 385 source packages, 2.59 GB
-installed), with every package's NEVRA, dependencies (rich and weak ones included),
-file list and comps groups kept, and payload bytes adding up to scale x its real
-installed size.
+real CentOS Stream 9 BaseOS metadata (1125 packages from 385 source packages, 93,617
+file list entries, 2.72 GB = 2.53 GiB installed), with every package's NEVRA,
+dependencies (rich and weak ones included), file list and comps groups kept, and
+payload bytes adding up to scale x its real installed size. At scale 1.0 it builds in
+about 35 s on 2 cores into 1.1 GB of zstd-compressed RPMs; at 0.001 in about 15 s.
 
 Built once per (generator version, scale, source repomd.xml) under a cache root, in a
 staging directory renamed into place: an interrupted build leaves no cache entry."""
