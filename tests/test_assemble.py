@@ -1,9 +1,16 @@
-"""Scriptlet planning: order, coalescing of `-p PROGRAM` runs."""
+"""Assembly: the order of the union checkout; scriptlet planning: order, coalescing of
+`-p PROGRAM` runs."""
 
 from __future__ import annotations
 
-from fedostree.core.assemble import coalesce
+from pathlib import Path
+
+from fedostree.core import ostree as ot
+from fedostree.core.assemble import checkout_packages, coalesce
+from fedostree.core.ostree import OSTree
+from fedostree.core.pkgcache import PackageCache, cache_ref
 from fedostree.core.rpmfile import Scriptlet
+from tests.support.rpms import Pkg, build_rpms
 
 LDCONFIG = ("/sbin/ldconfig",)
 
@@ -22,3 +29,28 @@ def test_coalesce_keeps_only_the_last_run_of_a_bodiless_program() -> None:
 def test_coalesce_never_drops_scripts_with_a_body() -> None:
     phase = [Scriptlet(f"p{i}", "post", ("/bin/sh",), "echo same") for i in range(3)]
     assert coalesce(phase) == phase
+
+
+def test_filesystem_is_checked_out_first_whatever_the_install_order(tmp_path: Path) -> None:
+    """libsolv's install order can put a package with files in /lib64/ (libgcc) before
+    filesystem and its /lib64 -> usr/lib64 symlink; as in rpm-ostree, filesystem goes
+    first, so the file lands in usr/lib64 through the symlink."""
+    filesystem = Pkg("filesystem", files={"/lib64": ("symlink", "usr/lib64"),
+                                          "/usr/lib64": ("dir",)})  # fmt: skip
+    early = Pkg("earlylib", files={"/lib64/libearly.so.1": "ELF\n"})
+    rpms = build_rpms([early, filesystem], tmp_path / "rpms", tmp_path / "work")
+    repo = ot.open_repo(tmp_path / "repo", create_mode="bare")
+    cache = PackageCache(repo)
+    cached = []
+    with ot.transaction(repo):
+        for rpm_path in rpms:  # install order: earlylib first
+            ref = cache_ref(rpm_path.name, "1", "x86_64")
+            cache.import_rpm(rpm_path, ref, "0" * 64)
+    for rpm_path in rpms:
+        found = cache.lookup(cache_ref(rpm_path.name, "1", "x86_64"), "0" * 64)
+        assert found is not None
+        cached.append(found)
+    rootfs = tmp_path / "rootfs"
+    checkout_packages(repo, cached, rootfs, OSTree.RepoDevInoCache.new())
+    assert (rootfs / "lib64").is_symlink()
+    assert (rootfs / "usr/lib64/libearly.so.1").read_text() == "ELF\n"

@@ -21,6 +21,7 @@ from fedostree.errors import ConfigError, FedostreeError
 
 log = logging.getLogger(__name__)
 LUA = "<lua>"
+FILESYSTEM = "filesystem"  # the package that lays out the top-level directories
 
 
 class ScriptletError(FedostreeError):
@@ -33,11 +34,16 @@ def checkout_packages(
     rootfs: Path,
     devino: OSTree.RepoDevInoCache,
 ) -> None:
-    """Union-checkout every package in install order; later files replace earlier ones."""
-    check_symlinked_dirs({p.nevra: file_links(header_from_blob(p.header_blob)) for p in packages})
+    """Union-checkout every package in install order; later files replace earlier ones.
+    `filesystem` goes first, as in rpm-ostree: its /lib64 -> usr/lib64 (and /bin, /lib,
+    /sbin) symlinks must exist before a package with files under /lib64 (libgcc, glibc)
+    would create a directory there, even if the install order puts that package first."""
+    headers = {p.nevra: header_from_blob(p.header_blob) for p in packages}
+    check_symlinked_dirs({nevra: file_links(hdr) for nevra, hdr in headers.items()})
     rootfs.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(packages, key=lambda p: headers[p.nevra]["name"] != FILESYSTEM)
     with Progress("Assembling", total=len(packages)) as bar:
-        for pkg in packages:
+        for pkg in ordered:
             ot.checkout_union(repo, pkg.commit, rootfs, devino)
             bar.advance()
     break_hardlinks(rootfs / "etc")
