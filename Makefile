@@ -45,3 +45,14 @@ test: setup lint typecheck
 clean:
 	-chattr -R -i $(DEMO)/sysroot 2>/dev/null
 	rm -rf $(VENV) $(DEMO)
+
+# The benchmark (bench/README.md). Full: the synthesized CentOS Stream 9 universe at real
+# size, three runs, on disk. Small (under 5 minutes): scale 0.02, one run, three of the
+# six trees, in /dev/shm; its timings leave out disk costs, so compare ratios with care.
+.PHONY: bench bench-small
+bench: setup
+	$(PY) -m fedostree.bench --scale 1.0 --runs 3 --out bench/results.json --workdir bench/work
+
+bench-small: setup
+	$(PY) -m fedostree.bench --scale 0.02 --runs 1 --reps 1 --trees minimal server workstation-dev \
+		--workdir /dev/shm/fedostree-bench --out bench/results-small.json

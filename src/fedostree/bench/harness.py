@@ -186,6 +186,7 @@ def run_benchmark(opts: Options, console: Console | None = None) -> list[Entry]:
         console.log(f"universe ready in {universe.repo} ({watch.seconds:.1f} s)")
         for run in range(1, opts.runs + 1):
             run_scenario_groups(universe, groups, opts, collect, run)
+            write_results(opts.out, collect.entries())  # an interrupted run keeps these
     if DEPSOLVE in groups:
         trees = load_trees(opts.universe)
         trees = {n: t for n, t in trees.items() if not opts.trees or n in opts.trees}
