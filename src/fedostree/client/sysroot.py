@@ -177,7 +177,12 @@ class Sysroot:
             raise FedostreeError("no rollback deployment")
         target = deployments[index]
         reordered = [target] + [d for d in deployments if not d.equal(target)]
-        self.sysroot.write_deployments(reordered, None)
+        # Nothing becomes unreachable, so skip libostree's post-clean (a prune that walks
+        # every deployed commit): a rollback costs the same on any size of tree.
+        opts = OSTree.SysrootWriteDeploymentsOpts()
+        opts.do_postclean = False
+        self.sysroot.write_deployments_with_options(reordered, opts, None)
+        self.sysroot.prepare_cleanup(None)
         return target
 
     def deployment_at(self, index: int) -> OSTree.Deployment:

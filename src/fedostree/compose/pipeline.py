@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,8 +95,9 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
         )
     cached = ensure_cached(session.build_repo, packages, opts.cachedir)
     version = cm.next_version(tf.automatic_version_prefix, previous.version if previous else None)
-    with tempfile.TemporaryDirectory(prefix="compose-", dir=opts.cachedir) as work:
-        rootfs = Path(work) / "rootfs"
+    work = Path(tempfile.mkdtemp(prefix="compose-", dir=opts.cachedir))
+    try:
+        rootfs = work / "rootfs"
         devino = OSTree.RepoDevInoCache.new()
         kernel = assemble_tree(tf, session.build_repo, cached, rootfs, devino)
         metadata = cm.commit_metadata(packages, version=version, inputhash=inputhash, kernel=kernel)
@@ -106,13 +109,19 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
             parent=previous.checksum if previous else None,
             metadata=metadata,
         )
-    cm.publish(
-        session.build_repo,
-        session.out_repo,
-        commit,
-        tf.ref,
-        previous.checksum if previous else None,
-    )
+    finally:
+        # Tens of thousands of directories: removed while the commit is published.
+        remover = remove_in_background(work)
+    try:
+        cm.publish(
+            session.build_repo,
+            session.out_repo,
+            commit,
+            tf.ref,
+            previous.checksum if previous else None,
+        )
+    finally:
+        remover.join()
     return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
 
 
@@ -164,6 +173,18 @@ def assemble_tree(
     pp.move_etc(rootfs)
     write_rpmdb(rootfs, [c.header_blob for c in cached])
     return kernel
+
+
+def remove_in_background(path: Path) -> threading.Thread:
+    def remove() -> None:
+        try:
+            shutil.rmtree(path)
+        except OSError as e:
+            log.warning("cannot remove build directory %s: %s", path, e)
+
+    remover = threading.Thread(target=remove, name=f"rm {path.name}")
+    remover.start()
+    return remover
 
 
 def _subject(tf: Treefile, version: str | None) -> str:
