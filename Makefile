@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := ostree gir1.2-ostree-1.0 python3-gi python3-solv python3-rpm \
 	python3-libcomps python3-librepo python3-venv rpm createrepo-c bubblewrap \
-	busybox-static gcc
+	busybox-static gcc gnupg chromium
 DEMO := demo
 
 .PHONY: setup apt venv demo test lint typecheck clean

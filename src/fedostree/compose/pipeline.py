@@ -40,6 +40,9 @@ class ComposeOptions:
     lockfile: Path | None = None
     write_lockfile_to: Path | None = None
     force: bool = False
+    gpg_sign: str | None = None  # key id: sign published commits and the summary
+    gpg_homedir: Path | None = None
+    keep_versions: int = 10  # published commits kept per ref when pruning
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class ComposeResult:
     version: str | None
     packages: int
     changed: bool
+    published: bool = True  # False: the tests failed, the published ref did not move
+    failed_checks: tuple[str, ...] = ()
 
 
 @dataclass
