@@ -266,13 +266,18 @@ def db_diff(sysroot: Path, from_rev: str | None, to_rev: str | None, as_json: bo
 @click.option("--repo", type=_path, required=True, help="The archive repository to serve.")
 @click.option("--bind", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
-def serve(repo: Path, bind: str, port: int) -> None:
-    """Serve REPO over HTTP for clients (and the stock ostree CLI) to pull from."""
+@click.option("--remote-name", default="fedostree", show_default=True,
+              help="The remote name the status page's commands use.")  # fmt: skip
+def serve(repo: Path, bind: str, port: int, remote_name: str) -> None:
+    """Serve REPO over HTTP for clients (and the stock ostree CLI) to pull from, with a
+    status page of its trees at /status/."""
     from fedostree.serve import make_server
 
-    server = make_server(repo, bind, port)
+    server = make_server(repo, bind, port, remote_name)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly under systemd too
-    click.echo(f"Serving {repo} on http://{bind}:{server.server_address[1]}/")
+    url = f"http://{bind}:{server.server_address[1]}/"
+    click.echo(f"Serving {repo} on {url}")
+    click.echo(f"Status page: {url}status/")
     try:
         server.serve_forever()
     finally:
