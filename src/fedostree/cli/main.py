@@ -73,9 +73,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from fedostree.cli import client, compose, sample
+    from fedostree.cli import autobuild, client, compose, sample
 
     cli.add_command(compose.compose)
+    cli.add_command(autobuild.autobuild)
     cli.add_command(sample.sample_repo)
     for command in client.COMMANDS:
         cli.add_command(command)

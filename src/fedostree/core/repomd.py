@@ -102,6 +102,15 @@ def fetch_metadata(config: RepoConfig, cachedir: Path) -> RepoMetadata:
     return RepoMetadata(config, dest, revision)
 
 
+def fetch_revision(config: RepoConfig, cachedir: Path) -> str:
+    """The repository's current revision (sha256 of repomd.xml), fetching repomd.xml alone."""
+    staged = _download(config, cachedir, only_repomd=True)
+    try:
+        return _sha256(staged / "repodata" / "repomd.xml")
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
 def _download(config: RepoConfig, cachedir: Path, *, only_repomd: bool) -> Path:
     """Download into a fresh staging directory under cachedir; librepo verifies checksums."""
     cachedir.mkdir(parents=True, exist_ok=True)
