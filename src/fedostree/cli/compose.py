@@ -1,17 +1,21 @@
-"""`fedostree compose tree` and `fedostree compose products`."""
+"""`fedostree compose tree`, `compose products` and `compose results`."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
 from fedostree.compose.pipeline import ComposeOptions, ComposeResult, Session, compose_tree
 from fedostree.compose.products import expand_treefiles, load_products
+from fedostree.compose.publish import candidate_ref
+from fedostree.compose.results import RESULTS_DIR, load_results, log_name, results_dir
 from fedostree.compose.treefile import Treefile, load_treefile
-from fedostree.errors import ConfigError
+from fedostree.core import ostree as ot
+from fedostree.errors import ConfigError, FedostreeError
 
 DEFAULT_CACHEDIR = Path.home() / ".cache" / "fedostree"
 _path = click.Path(path_type=Path)
@@ -35,7 +39,29 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
         "--force-nocache", is_flag=True, help="Compose even if the inputs are unchanged."
     )(f)
     f = click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")(f)
+    f = click.option("--gpg-sign", metavar="KEYID", help="Sign published commits and the summary.")(
+        f
+    )
+    f = click.option(
+        "--gpg-homedir", type=_path, help="GnuPG home directory holding the --gpg-sign key."
+    )(f)
+    f = click.option(
+        "--keep-versions",
+        type=click.IntRange(min=1),
+        default=10,
+        show_default=True,
+        help="Published commits kept per ref; older ones are pruned.",
+    )(f)
     return f
+
+
+def publish_options(
+    gpg_sign: str | None, gpg_homedir: Path | None, keep_versions: int
+) -> dict[str, Any]:
+    """The ComposeOptions fields the publishing flags set."""
+    if gpg_homedir is not None and gpg_sign is None:
+        raise ConfigError("--gpg-homedir needs --gpg-sign KEYID")
+    return {"gpg_sign": gpg_sign, "gpg_homedir": gpg_homedir, "keep_versions": keep_versions}
 
 
 @click.group()
@@ -58,10 +84,21 @@ def compose_tree_cmd(
     as_json: bool,
     lockfile: Path | None,
     write_lockfile_to: Path | None,
+    gpg_sign: str | None,
+    gpg_homedir: Path | None,
+    keep_versions: int,
 ) -> None:
-    """Compose the tree TREEFILE describes into REPO."""
+    """Compose the tree TREEFILE describes into REPO: commit it to its candidate ref,
+    test it, and publish it (move the ref) only if the tests pass."""
     tf = load_treefile(treefile)
-    options = ComposeOptions(repo, cachedir.absolute(), lockfile, write_lockfile_to, force_nocache)
+    options = ComposeOptions(
+        repo,
+        cachedir.absolute(),
+        lockfile,
+        write_lockfile_to,
+        force_nocache,
+        **publish_options(gpg_sign, gpg_homedir, keep_versions),
+    )
     _run([tf], options, as_json)
 
 
@@ -76,13 +113,22 @@ def compose_products_cmd(
     force_nocache: bool,
     as_json: bool,
     only: str | None,
+    gpg_sign: str | None,
+    gpg_homedir: Path | None,
+    keep_versions: int,
 ) -> None:
-    """Compose every tree of a products matrix into REPO."""
+    """Compose, test and publish every tree of a products matrix into REPO."""
     products = load_products(products_file)
     for warning in products.warnings:
         click.echo(f"warning: {warning}", err=True)
     treefiles = expand_treefiles(products, only)
-    _run(treefiles, ComposeOptions(repo, cachedir.absolute(), force=force_nocache), as_json)
+    options = ComposeOptions(
+        repo,
+        cachedir.absolute(),
+        force=force_nocache,
+        **publish_options(gpg_sign, gpg_homedir, keep_versions),
+    )
+    _run(treefiles, options, as_json)
 
 
 def _run(treefiles: Sequence[Treefile], options: ComposeOptions, as_json: bool) -> None:
@@ -97,10 +143,43 @@ def _run(treefiles: Sequence[Treefile], options: ComposeOptions, as_json: bool) 
             click.echo(_describe(result))
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
+    failed = [r for r in results if not r.published]
+    if failed:
+        where = options.repo / RESULTS_DIR
+        raise FedostreeError(
+            f"{', '.join(r.ref for r in failed)}: failed tests, not published (logs in {where})"
+        )
 
 
 def _describe(r: ComposeResult) -> str:
     version = f" {r.version}" if r.version else ""
+    failed = (
+        f"; failed tests: {', '.join(r.failed_checks)}, not published" if not r.published else ""
+    )
     if not r.changed:
-        return f"{r.ref}: unchanged{version} ({r.commit[:12]})"
-    return f"{r.ref}: committed{version} ({r.commit[:12]}, {r.packages} packages)"
+        return f"{r.ref}: unchanged{version} ({r.commit[:12]}{failed})"
+    return f"{r.ref}: committed{version} ({r.commit[:12]}, {r.packages} packages{failed})"
+
+
+@compose.command("results")
+@click.argument("rev")
+@click.option("--repo", type=_path, required=True, help="The published OSTree repository.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+def compose_results_cmd(rev: str, repo: Path, as_json: bool) -> None:
+    """Show the test results of REV: a ref (its newest composed commit, published or not)
+    or a commit checksum."""
+    out = ot.open_repo(repo)
+    commit = ot.resolve_rev(out, candidate_ref(rev)) or ot.resolve_rev(out, rev)
+    if commit is None:
+        raise ConfigError(f"{repo}: no ref or commit '{rev}'")
+    results = load_results(repo, commit)
+    if results is None:
+        raise FedostreeError(f"{rev} ({commit[:12]}): no test results")
+    if as_json:
+        click.echo((results_dir(repo, commit) / "results.json").read_text(), nl=False)
+        return
+    version = f" {results.version}" if results.version else ""
+    click.echo(f"{results.ref}{version} ({commit[:12]}): {results.outcome}")
+    for check in results.checks:
+        log = results_dir(repo, commit) / log_name(check.name)
+        click.echo(f"  {check.outcome:<7} {check.name:<24} {check.duration:7.2f} s  {log}")

@@ -20,6 +20,8 @@ def add_remote(
     if name in (repo.remote_list() or []):
         raise ConfigError(f"remote '{name}' already exists")
     options = {"gpg-verify": GLib.Variant("b", gpg_verify or gpg_key is not None)}
+    if gpg_key is not None:  # a signing server signs its summary too
+        options["gpg-verify-summary"] = GLib.Variant("b", True)
     try:
         repo.remote_add(name, url, GLib.Variant("a{sv}", options), None)
         if gpg_key is not None:

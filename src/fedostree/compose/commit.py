@@ -1,5 +1,5 @@
-"""Committing a composed tree: version, package list and input hash in the metadata;
-the ref moved atomically in the published repository; the summary regenerated."""
+"""Committing a composed tree: version, package list and input hash in the metadata,
+written into the build repository (compose/publish.py takes it from there)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from fedostree.compose.treefile import Treefile
 from fedostree.core import ostree as ot
 from fedostree.core.depsolve import Package
 from fedostree.core.ostree import GLib, OSTree
-from fedostree.errors import FedostreeError
 
 INPUTHASH_KEY = "rpmostree.inputhash"
 PKGLIST_KEY = "rpmostree.rpmdb.pkglist"
@@ -83,27 +82,3 @@ def commit_rootfs(
     with ot.transaction(build_repo):
         mtree = ot.commit_directory(build_repo, rootfs, devino)
         return ot.write_commit(build_repo, mtree, parent=parent, subject=subject, metadata=metadata)
-
-
-def publish(
-    build_repo: OSTree.Repo, out_repo: OSTree.Repo, commit: str, ref: str, previous: str | None
-) -> None:
-    """Copy the commit's missing objects into the published repository, add a static
-    delta from the previous commit, then move the ref and regenerate the summary."""
-    options = GLib.Variant(
-        "a{sv}",
-        {
-            "refs": GLib.Variant("as", [commit]),
-            "flags": GLib.Variant("i", int(OSTree.RepoPullFlags.NONE)),
-            "depth": GLib.Variant("i", 0),
-        },
-    )
-    uri = build_repo.get_path().get_uri()
-    try:
-        out_repo.pull_with_options(uri, options, None, None)
-        if previous is not None:
-            ot.generate_static_delta(out_repo, previous, commit)
-        out_repo.set_ref_immediate(None, ref, commit, None)
-        out_repo.regenerate_summary(None, None)
-    except GLib.Error as e:
-        raise FedostreeError(f"publishing {ref}: {e.message}") from e

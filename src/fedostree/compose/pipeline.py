@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,9 @@ import solv
 
 from fedostree.compose import commit as cm
 from fedostree.compose import postprocess as pp
+from fedostree.compose.checks import run_checks
+from fedostree.compose.publish import Signer, candidate_ref, promote, stage_candidate
+from fedostree.compose.results import CommitResults, load_results, record_results
 from fedostree.compose.treefile import Treefile, validate_for_compose
 from fedostree.core import depsolve
 from fedostree.core import ostree as ot
@@ -64,6 +68,7 @@ class Session:
     _metadata: dict[tuple[str, ...], tuple[solv.Pool, libcomps.Comps]] = field(default_factory=dict)
     _out_repo: OSTree.Repo | None = None
     _build_repo: OSTree.Repo | None = None
+    _signer: Signer | None = None
 
     @property
     def out_repo(self) -> OSTree.Repo:
@@ -78,6 +83,21 @@ class Session:
             self._build_repo = ot.open_repo(self.options.cachedir / "repo", create_mode="bare")
         return self._build_repo
 
+    @property
+    def out_path(self) -> Path:
+        return Path(self.out_repo.get_path().get_path())
+
+    @property
+    def signer(self) -> Signer | None:
+        """The signing key, checked once before anything is composed."""
+        if self.options.gpg_sign is None:
+            return None
+        if self._signer is None:
+            signer = Signer(self.options.gpg_sign, self.options.gpg_homedir)
+            signer.check(self.out_repo)
+            self._signer = signer
+        return self._signer
+
     def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
         key = (*tf.repos, str(tf.releasever))
         if key not in self._metadata:
@@ -89,17 +109,19 @@ class Session:
 
 
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
+    """Compose the tree onto its candidate ref, test it, and publish it if it passes."""
     validate_for_compose(tf)
     opts = session.options
+    signer = session.signer
     packages = resolve_packages(tf, session)
     inputhash = cm.input_hash(tf, packages)
-    previous = cm.previous_commit(session.out_repo, tf.ref)
-    if previous and previous.inputhash == inputhash and not opts.force:
-        return ComposeResult(
-            tf.ref, previous.checksum, previous.version, len(packages), changed=False
-        )
+    published = cm.previous_commit(session.out_repo, tf.ref)
+    latest = cm.previous_commit(session.out_repo, candidate_ref(tf.ref)) or published
+    if latest and latest.inputhash == inputhash and not opts.force:
+        return _unchanged(tf, latest, published, len(packages), session)
     cached = ensure_cached(session.build_repo, packages, opts.cachedir)
-    version = cm.next_version(tf.automatic_version_prefix, previous.version if previous else None)
+    version = cm.next_version(tf.automatic_version_prefix, latest.version if latest else None)
+    previous = published.checksum if published else None
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=opts.cachedir))
     try:
         rootfs = work / "rootfs"
@@ -111,23 +133,49 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
             rootfs,
             devino,
             subject=_subject(tf, version),
-            parent=previous.checksum if previous else None,
+            parent=previous,
             metadata=metadata,
         )
+        stage_candidate(session.build_repo, session.out_repo, commit, tf.ref)
+        results = test_tree(rootfs, tf, commit, version, packages)
     finally:
         # Tens of thousands of directories: removed while the commit is published.
         remover = remove_in_background(work)
     try:
-        cm.publish(
-            session.build_repo,
-            session.out_repo,
-            commit,
-            tf.ref,
-            previous.checksum if previous else None,
-        )
+        record_results(session.out_path, results)
+        if results.failed:
+            return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
+                                 published=False, failed_checks=tuple(results.failed))  # fmt: skip
+        promote(session.out_repo, commit, tf.ref, previous, signer=signer,
+                keep_versions=opts.keep_versions)  # fmt: skip
     finally:
         remover.join()
     return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
+
+
+def test_tree(
+    rootfs: Path, tf: Treefile, commit: str, version: str | None, packages: Sequence[Package]
+) -> CommitResults:
+    started = time.time()
+    checks = run_checks(rootfs, tf, [p.nevra for p in packages])
+    return CommitResults(commit, tf.ref, version, started, tuple(checks))
+
+
+def _unchanged(
+    tf: Treefile,
+    latest: cm.PreviousCommit,
+    published: cm.PreviousCommit | None,
+    packages: int,
+    session: Session,
+) -> ComposeResult:
+    """Nothing to compose; a candidate that failed its tests stays failed."""
+    is_published = published is not None and published.checksum == latest.checksum
+    failed: tuple[str, ...] = ()
+    if not is_published:
+        results = load_results(session.out_path, latest.checksum)
+        failed = tuple(results.failed) if results else ("untested",)
+    return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=False,
+                         published=is_published, failed_checks=failed)  # fmt: skip
 
 
 def resolve_packages(tf: Treefile, session: Session) -> list[Package]:

@@ -1,0 +1,231 @@
+"""Promotion, pruning and signing, end to end: a compose lands on `candidates/REF`, only a
+tree that passes its tests moves REF; old versions are pruned; published commits and the
+summary are signed, and a client with the key refuses unsigned or tampered commits."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fedostree.compose.results import load_results
+from fedostree.core import ostree as ot
+from tests.support.cli import compose, error_message, fsck, ostree, refs, run
+from tests.support.client import (
+    REF,
+    REMOTE,
+    Server,
+    checksums,
+    client,
+)
+from tests.support.gpg import GpgKey, make_gpg_key
+from tests.support.rpms import write_treefile
+
+CANDIDATE = f"candidates/{REF}"
+TREE = """\
+ref: {ref}
+repos: [test-repo]
+packages: [hello, kernel, fedora-release]
+automatic-version-prefix: "20"
+tests:
+{tests}
+"""
+PASSING = '  - {name: hello-runs, command: "hello", timeout: 30}'
+FAILING = '  - {name: broken, command: "echo the feature is missing; exit 1", timeout: 30}'
+
+pytestmark = pytest.mark.slow
+
+
+def treefile(config: Path, rpms: Path, *tests: str) -> Path:
+    text = TREE.format(ref=REF, tests="\n".join(tests) if tests else "  []")
+    return write_treefile(config, rpms.as_uri(), text)
+
+
+@pytest.fixture(scope="module")
+def rpms(client_rpm_repos: tuple[Path, Path]) -> Path:
+    return client_rpm_repos[0]
+
+
+def test_only_a_tested_commit_is_published(tmp_path: Path, rpms: Path) -> None:
+    repo = tmp_path / "repo"
+    r = compose(treefile(tmp_path / "a", rpms, PASSING), tmp_path)
+    assert r.exit_code == 0, r.stderr
+    good = refs(repo)[REF]
+    assert refs(repo)[CANDIDATE] == good
+    results = load_results(repo, good)
+    assert results is not None and results.outcome == "passed"
+    names = {c.name for c in results.checks}
+    assert {"elf-needed", "usr-symlinks", "file-owners", "rpmdb", "os-release", "sh"} <= names
+    assert "test:hello-runs" in names
+
+    # A tree that fails a declared test: committed to the candidate ref, not published.
+    r = compose(treefile(tmp_path / "b", rpms, PASSING, FAILING), tmp_path)
+    message = error_message(r, 1)
+    assert REF in message and "failed tests" in message
+    assert "failed tests: test:broken" in r.stdout
+    bad = refs(repo)[CANDIDATE]
+    assert bad != good and refs(repo)[REF] == good
+    failed = load_results(repo, bad)
+    assert failed is not None and failed.failed == ["test:broken"]
+    assert "the feature is missing" in next(c.log for c in failed.checks if c.name == "test:broken")
+    shown = run("compose", "results", REF, "--repo", repo)
+    assert shown.exit_code == 0 and "failed" in shown.stdout and "test:broken" in shown.stdout
+    summary = ostree(repo, "summary", "--view")
+    assert good in summary and bad not in summary.split(CANDIDATE)[0]
+
+    # Unchanged inputs: nothing is recomposed, and the tree is still reported failed.
+    r = compose(treefile(tmp_path / "b", rpms, PASSING, FAILING), tmp_path)
+    assert r.exit_code == 1 and "unchanged" in r.stdout
+    assert refs(repo)[CANDIDATE] == bad
+
+    # Fixed: the next version is published, from the last published commit.
+    r = compose(treefile(tmp_path / "c", rpms, PASSING), tmp_path)
+    assert r.exit_code == 0, r.stderr
+    fixed = refs(repo)[REF]
+    assert fixed not in (good, bad) and refs(repo)[CANDIDATE] == fixed
+    md = ot.commit_metadata(ot.open_repo(repo), fixed)
+    assert md["version"] == "20.2"  # 20 published, 20.1 failed, 20.2 published
+    assert ot.commit_parent(ot.open_repo(repo), fixed) == good
+    assert f"{good}-{fixed}" in ostree(repo, "static-delta", "list")
+    fsck(repo)
+
+
+def test_a_broken_test_command_is_a_failure_not_a_crash(tmp_path: Path, rpms: Path) -> None:
+    missing = '  - {name: nosuch, command: ["/usr/bin/no-such-program"], timeout: 30}'
+    r = compose(treefile(tmp_path / "a", rpms, missing), tmp_path)
+    assert "failed tests" in error_message(r, 1)
+    assert REF not in refs(tmp_path / "repo")
+    results = load_results(tmp_path / "repo", refs(tmp_path / "repo")[CANDIDATE])
+    assert results is not None and results.failed == ["test:nosuch"]
+
+
+def test_prune_keeps_the_configured_number_of_versions(tmp_path: Path, rpms: Path) -> None:
+    repo = tmp_path / "repo"
+    commits = []
+    for i in range(3):
+        test = f'  - {{name: t{i}, command: "true", timeout: 30}}'
+        r = compose(treefile(tmp_path / f"t{i}", rpms, test), tmp_path, "--keep-versions", "2")
+        assert r.exit_code == 0, r.stderr
+        commits.append(refs(repo)[REF])
+    logged = [line.split()[1] for line in ostree(repo, "log", REF).splitlines()
+              if line.startswith("commit ")]  # fmt: skip
+    assert logged == [commits[2], commits[1]]
+    assert ot.commit_parent(ot.open_repo(repo), commits[1]) is None  # the object is gone
+    assert load_results(repo, commits[0]) is None
+    assert load_results(repo, commits[1]) is not None
+    fsck(repo)
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory: pytest.TempPathFactory) -> GpgKey:
+    return make_gpg_key(tmp_path_factory.mktemp("gpg"))
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory, rpms: Path, key: GpgKey) -> Path:
+    """A repository with two signed versions of REF."""
+    work = tmp_path_factory.mktemp("signed")
+    for name, test in (("v1", PASSING), ("v2", '  - {name: again, command: "true"}')):
+        r = compose(treefile(work / name, rpms, test), work,
+                    "--gpg-sign", key.key_id, "--gpg-homedir", key.homedir)  # fmt: skip
+        assert r.exit_code == 0, r.stderr
+    return work / "repo"
+
+
+def test_published_commits_and_summary_are_signed(signed: Path, key: GpgKey) -> None:
+    sigs = ostree(signed, "show", "--print-detached-metadata-key=ostree.gpgsigs", REF)
+    assert sigs.strip()
+    assert (signed / "summary.sig").is_file()
+    # The stock tools as a witness: a remote with the public key verifies the commit.
+    ostree(signed, "remote", "add", f"--gpg-import={key.public}", "witness", "http://unused/")
+    verify = subprocess.run(
+        ["ostree", f"--repo={signed}", "show", REF, "--gpg-verify-remote=witness"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert verify.returncode == 0 and "Good signature" in verify.stdout, verify.stdout
+
+
+def _served_copy(repo: Path, dest: Path) -> Server:
+    shutil.copytree(repo, dest, symlinks=True)
+    return Server(dest)
+
+
+def _add_remote_with_key(sysroot: Path, url: str, key: GpgKey) -> None:
+    r = client(sysroot, "remote", "add", "--gpg-import", key.public, REMOTE, url)
+    assert r.exit_code == 0, r.stderr
+
+
+def test_client_deploys_a_signed_tree(sysroot: Path, signed: Path, key: GpgKey,
+                                      tmp_path: Path) -> None:  # fmt: skip
+    server = _served_copy(signed, tmp_path / "served")
+    try:
+        _add_remote_with_key(sysroot, server.url, key)
+        r = client(sysroot, "rebase", f"{REMOTE}:{REF}")
+        assert r.exit_code == 0, r.stderr
+        assert checksums(sysroot) == [refs(signed)[REF]]
+    finally:
+        server.stop()
+
+
+def test_client_refuses_an_unsigned_tree(sysroot: Path, rpms: Path, key: GpgKey,
+                                         tmp_path: Path) -> None:  # fmt: skip
+    r = compose(treefile(tmp_path / "u", rpms, PASSING), tmp_path)
+    assert r.exit_code == 0, r.stderr
+    server = Server(tmp_path / "repo")
+    try:
+        _add_remote_with_key(sysroot, server.url, key)
+        r = client(sysroot, "rebase", f"{REMOTE}:{REF}")
+        assert "summary.sig" in error_message(r, 1)
+        # With only the summary signed, the commit itself is refused.
+        ostree(server.repo, "summary", "-u", f"--gpg-sign={key.key_id}",
+               f"--gpg-homedir={key.homedir}")  # fmt: skip
+        r = client(sysroot, "rebase", f"{REMOTE}:{REF}")
+        assert "no signatures found" in error_message(r, 1)
+        assert checksums(sysroot) == []
+    finally:
+        server.stop()
+
+
+def test_client_refuses_a_tampered_signature(sysroot: Path, signed: Path, key: GpgKey,
+                                             tmp_path: Path) -> None:  # fmt: skip
+    """REF moved to its first version carrying the second version's signature (the
+    summary re-signed, so only the commit's signature is wrong)."""
+    server = _served_copy(signed, tmp_path / "served")
+    try:
+        v2 = refs(signed)[REF]
+        v1 = ot.commit_parent(ot.open_repo(signed), v2) or ""
+        meta = {c: server.repo / "objects" / c[:2] / f"{c[2:]}.commitmeta" for c in (v1, v2)}
+        shutil.copyfile(meta[v2], meta[v1])
+        ostree(server.repo, "reset", REF, v1)
+        ostree(server.repo, "summary", "-u", f"--gpg-sign={key.key_id}",
+               f"--gpg-homedir={key.homedir}")  # fmt: skip
+        _add_remote_with_key(sysroot, server.url, key)
+        r = client(sysroot, "rebase", f"{REMOTE}:{REF}")
+        message = error_message(r, 1)
+        assert "signature" in message.lower(), message
+        assert checksums(sysroot) == []
+    finally:
+        server.stop()
+
+
+def test_missing_gpg_key_publishes_nothing(tmp_path: Path, rpms: Path) -> None:
+    home = tmp_path / "emptyhome"
+    home.mkdir(mode=0o700)
+    r = compose(treefile(tmp_path / "a", rpms, PASSING), tmp_path,
+                "--gpg-sign", "0123456789ABCDEF", "--gpg-homedir", home)  # fmt: skip
+    assert "--gpg-sign 0123456789ABCDEF" in error_message(r, 2)
+    assert not (tmp_path / "repo" / "refs" / "heads").exists() or refs(tmp_path / "repo") == {}
+    r = compose(treefile(tmp_path / "a", rpms, PASSING), tmp_path, "--gpg-homedir", home)
+    assert "--gpg-sign" in error_message(r, 2)
+
+
+def test_results_json(tmp_path: Path, rpms: Path) -> None:
+    r = compose(treefile(tmp_path / "a", rpms), tmp_path)
+    assert r.exit_code == 0, r.stderr
+    shown = run("compose", "results", REF, "--repo", tmp_path / "repo", "--json")
+    doc = json.loads(shown.stdout)
+    assert doc["outcome"] == "passed" and doc["ref"] == REF
+    assert all({"name", "outcome", "duration", "log"} <= set(c) for c in doc["checks"])
