@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -68,6 +69,18 @@ class AddFile:
 
 
 @dataclass(frozen=True)
+class TreeTest:
+    """A command the build server runs in the composed tree before publishing it."""
+
+    name: str
+    command: tuple[str, ...]  # argv; a string in the treefile becomes /bin/sh -c STRING
+    timeout: float = 60.0  # seconds
+
+    def flattened(self) -> dict[str, Any]:
+        return {"name": self.name, "command": list(self.command), "timeout": self.timeout}
+
+
+@dataclass(frozen=True)
 class Treefile:
     """A fully merged treefile: what one `compose tree` builds."""
 
@@ -85,6 +98,7 @@ class Treefile:
     units: tuple[str, ...] = ()
     default_target: str | None = None
     ignore_scripts: tuple[str, ...] = ()
+    tests: tuple[TreeTest, ...] = ()
     repo_dirs: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -103,6 +117,8 @@ class Treefile:
             "default-target": self.default_target,
             "ignore-scripts": list(self.ignore_scripts),
         }
+        if self.tests:  # absent when empty: trees without tests keep their input hash
+            out["tests"] = [t.flattened() for t in self.tests]
         if self.postprocess_script:
             out["postprocess-script"] = _file_digest(self.postprocess_script)
         out["add-files"] = [[_file_digest(a.source), a.dest] for a in self.add_files]
@@ -153,6 +169,72 @@ def _add_files(value: Any, where: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+TEST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_TEST_KEYS = ("name", "command", "timeout")
+
+
+def tree_tests(value: Any, where: str) -> tuple[TreeTest, ...]:
+    """`tests`: [{name, command: string | [argv...], timeout: seconds (default 60)}]."""
+    if not isinstance(value, list):
+        raise _fail(where, f"expected a list of tests, got {type(value).__name__}")
+    tests = tuple(_tree_test(item, f"{where}[{i}]") for i, item in enumerate(value))
+    if (i := _first_duplicate(tests)) is not None:
+        raise _fail(f"{where}[{i}].name", f"'{tests[i].name}' is already the name of a test")
+    return tests
+
+
+def _tree_test(item: Any, where: str) -> TreeTest:
+    if not isinstance(item, dict):
+        raise _fail(where, f"expected a mapping with name and command, got {type(item).__name__}")
+    for key in item:
+        if key not in _TEST_KEYS:
+            raise _fail(where, f"unknown key '{key}' (expected {', '.join(_TEST_KEYS)})")
+    for key in ("name", "command"):
+        if key not in item:
+            raise _fail(where, f"{key}: missing")
+    return TreeTest(
+        _test_name(item["name"], f"{where}.name"),
+        _test_command(item["command"], f"{where}.command"),
+        _test_timeout(item.get("timeout", 60), f"{where}.timeout"),
+    )
+
+
+def _test_name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _fail(where, "expected a non-empty string")
+    if not TEST_NAME.fullmatch(value):
+        raise _fail(where, f"'{value}': use letters, digits, '.', '_' and '-'")
+    return value
+
+
+def _test_command(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        if not value.strip():
+            raise _fail(where, "must not be empty")
+        return ("/bin/sh", "-c", value)
+    if not isinstance(value, list):
+        raise _fail(where, f"expected a string or a list of strings, got {type(value).__name__}")
+    argv = string_list(value, where)
+    if not argv:
+        raise _fail(where, "must not be empty")
+    if not argv[0]:
+        raise _fail(f"{where}[0]", "must name a program")
+    return argv
+
+
+def _test_timeout(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(where, "must be a positive number")
+    if not (math.isfinite(value) and value > 0):
+        raise _fail(where, "must be a positive number")
+    return float(value)
+
+
+def _first_duplicate(tests: tuple[TreeTest, ...]) -> int | None:
+    names = [t.name for t in tests]
+    return next((i for i, name in enumerate(names) if name in names[:i]), None)
+
+
 Parser = Callable[[Any, str], Any]
 # key -> (Treefile attribute, parser); dash and underscore spellings both accepted.
 _FIELDS: dict[str, tuple[str, Parser]] = {
@@ -169,6 +251,7 @@ _FIELDS: dict[str, tuple[str, Parser]] = {
     "units": ("units", string_list),
     "default-target": ("default_target", string_value),
     "ignore-scripts": ("ignore_scripts", string_list),
+    "tests": ("tests", tree_tests),
 }
 _LIST_ATTRS = {f.name for f in fields(Treefile) if f.type.startswith("tuple")}
 _VARIABLE = re.compile(r"\$\{[^}]*\}")
@@ -182,6 +265,10 @@ def load_treefile(path: Path, *, basearch: str = "x86_64") -> Treefile:
     warnings: list[str] = []
     merged = _load_fragment(path, basearch, (), warnings, seen=())
     merged = replace(merged, path=path, warnings=tuple(warnings))
+    if (i := _first_duplicate(merged.tests)) is not None:
+        raise ConfigError(
+            f"{path}: tests: '{merged.tests[i].name}' is the name of two tests in the include chain"
+        )
     if merged.repo_dirs[:1] != (path.parent,):
         merged = replace(merged, repo_dirs=(path.parent, *merged.repo_dirs))
     return _substitute(merged, basearch)
