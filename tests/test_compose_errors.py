@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import compose, error_message, fsck, ostree, refs, rpmdb_names, run
+from tests.support.cli import (
+    compose,
+    error_message,
+    fsck,
+    ostree,
+    published_refs,
+    refs,
+    rpmdb_names,
+    run,
+)
 from tests.support.rpms import Pkg, build_rpms, createrepo, write_treefile
 
 REF = "test/x86_64/errors"
@@ -66,7 +75,7 @@ def baseline(tmp_path: Path, url: str) -> tuple[Path, dict[str, str]]:
     r = compose(treefile, tmp_path)
     assert r.exit_code == 0, r.stderr
     before = refs(tmp_path / "repo")
-    assert list(before) == [REF]
+    assert list(published_refs(tmp_path / "repo")) == [REF]
     return treefile, before
 
 

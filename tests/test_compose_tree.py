@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import compose, ostree, refs, rpmdb_names
+from tests.support.cli import compose, ostree, published_refs, refs, rpmdb_names
 from tests.support.rpms import write_treefile
 
 TREE = """\
@@ -35,7 +35,7 @@ def test_compose_commits_a_complete_tree(treefile: Path, tmp_path: Path) -> None
     assert r.exit_code == 0, r.stderr
     assert "test/x86_64/base: committed 20 " in r.stdout
     repo = tmp_path / "repo"
-    assert list(refs(repo)) == ["test/x86_64/base"]
+    assert list(published_refs(repo)) == ["test/x86_64/base"]
     assert "archive" in (repo / "config").read_text()
     ostree(repo, "fsck")
     show = ostree(repo, "show", "--print-metadata-key=version", "test/x86_64/base")
@@ -108,13 +108,15 @@ def test_treefile_files_units_and_postprocess(tmp_path: Path, base_repo: Path) -
     config = tmp_path / "config"
     config.mkdir()
     (config / "motd").write_text("welcome\n")
+    # default.target must resolve in the tree (the usr-symlinks check): a stand-in unit.
+    (config / "multi-user.target").write_text("[Unit]\nDescription=Multi-User System\n")
     (config / "post.sh").write_text("#!/bin/sh\nset -e\necho from-script > /etc/postprocess-ran\n")
     tf = write_treefile(
         config,
         base_repo.as_uri(),
         TREE
         + """\
-add-files: [[motd, /etc/motd]]
+add-files: [[motd, /etc/motd], [multi-user.target, /usr/lib/systemd/system/multi-user.target]]
 postprocess-script: post.sh
 postprocess:
   - |

@@ -12,7 +12,7 @@ import pytest
 from fedostree.compose.products import NAMED_POSTPROCESS, expand_treefiles, load_products
 from fedostree.compose.treefile import validate_for_compose
 from fedostree.errors import ConfigError
-from tests.support.cli import ostree, refs, run
+from tests.support.cli import ostree, published_refs, run
 from tests.support.data import SHARED_DATA
 
 REAL = SHARED_DATA / "treefiles"
@@ -296,13 +296,13 @@ def test_compose_products_only_one_tree(tmp_path: Path, base_repo: Path) -> None
     r = run("compose", "products", products, "--only", "base/core", *args)
     assert r.exit_code == 0, r.stderr
     assert r.stdout.startswith("testos/rawhide/x86_64/base/core: committed rawhide ")
-    assert list(refs(repo)) == ["testos/rawhide/x86_64/base/core"]
+    assert list(published_refs(repo)) == ["testos/rawhide/x86_64/base/core"]
     ostree(repo, "fsck")
     r = run("compose", "products", products, *args)
     assert r.exit_code == 0, r.stderr
     assert r.stdout.splitlines()[0].startswith("testos/rawhide/x86_64/base/core: unchanged")
     assert r.stdout.splitlines()[1].startswith("testos/rawhide/x86_64/server/hello: committed")
-    assert sorted(refs(repo)) == [
+    assert sorted(published_refs(repo)) == [
         "testos/rawhide/x86_64/base/core",
         "testos/rawhide/x86_64/server/hello",
     ]

@@ -1,4 +1,5 @@
-"""The demo's six trees, composed from the sample universe (slow tier)."""
+"""The demo's six trees, composed, tested and published from the sample universe, and the
+seventh, deliberately broken tree that fails its tests and stays unpublished (slow tier)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from fedostree.compose.results import load_results
 from fedostree.demo import write_config
-from tests.support.cli import ostree, refs, rpmdb_names, run
+from tests.support.cli import error_message, ostree, published_refs, refs, rpmdb_names, run
 from tests.support.client import unfreeze
 
 pytestmark = pytest.mark.slow
@@ -24,6 +26,7 @@ TREES = [
     "workstation/gnome-default",
     "workstation/gnome-development-and-virt",
 ]
+BROKEN = PREFIX + "experimental/broken-app"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,9 @@ def composed(tmp_path_factory: pytest.TempPathFactory, sample_repo: Path) -> dic
     start = time.monotonic()
     first = run(*args)
     first_time = time.monotonic() - start
-    assert first.exit_code == 0, first.stderr
+    assert error_message(first, 1) == (
+        f"{BROKEN}: failed tests, not published (logs in {root / 'repo'}/extensions/fedostree/results)"
+    )
     return {
         "root": root,
         "repo": root / "repo",
@@ -51,7 +56,8 @@ def checkout(repo: Path, ref: str, dest: Path) -> Path:
 
 def test_six_refs_in_one_archive_repo(composed: dict) -> None:
     repo = composed["repo"]
-    assert sorted(refs(repo)) == sorted(PREFIX + t for t in TREES)
+    assert sorted(published_refs(repo)) == sorted(PREFIX + t for t in TREES)
+    assert f"candidates/{BROKEN}" in refs(repo)
     ostree(repo, "fsck")
     for tree in TREES:
         assert f"{PREFIX}{tree}: committed 20 " in composed["first"].stdout
@@ -120,12 +126,22 @@ def test_stock_ostree_admin_deploy_accepts_the_tree(composed: dict, sysroot: Pat
     assert "ostree=/ostree/boot.1/fedostree/" in entry["options"]
 
 
+def test_broken_tree_failed_its_checks(composed: dict) -> None:
+    assert f"{BROKEN}: committed 20 " in composed["first"].stdout
+    assert "failed tests: usr-symlinks, not published" in composed["first"].stdout
+    commit = refs(composed["repo"])[f"candidates/{BROKEN}"]
+    results = load_results(composed["repo"], commit)
+    assert results is not None and results.failed == ["usr-symlinks"]
+    log = next(c.log for c in results.checks if c.name == "usr-symlinks")
+    assert "/usr/bin/brokenapp -> ../libexec/brokenapp/brokenapp" in log
+
+
 def test_recompose_reports_all_six_unchanged(composed: dict) -> None:
     start = time.monotonic()
     second = run(*composed["args"])
     elapsed = time.monotonic() - start
-    assert second.exit_code == 0
-    assert second.stdout.count(": unchanged 20 ") == 6
+    assert second.exit_code == 1  # the broken tree is still failed
+    assert second.stdout.count(": unchanged 20 ") == 7
     print(f"first compose {composed['first_time']:.1f}s, no-op recompose {elapsed:.1f}s")
 
 
@@ -136,4 +152,4 @@ def test_only_composes_one_tree(composed: dict, tmp_path: Path) -> None:
     args[args.index(composed["root"] / "cache")] = tmp_path / "cache"
     r = run(*args, "--only", "server/docker-io")
     assert r.exit_code == 0, r.stderr
-    assert list(refs(repo)) == [PREFIX + "server/docker-io"]
+    assert list(published_refs(repo)) == [PREFIX + "server/docker-io"]

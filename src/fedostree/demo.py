@@ -1,5 +1,7 @@
-"""`make demo`: build the sample package universe, compose the six fedostree trees into
-one OSTree repository, and show what was built. Run it again: all six are unchanged."""
+"""`make demo`: build the sample package universe, compose, test and sign the fedostree
+trees into one OSTree repository (a seventh, deliberately broken tree fails its tests and
+stays unpublished), show what was built, then play a client against `fedostree serve`
+while the autobuilder publishes package updates."""
 
 from __future__ import annotations
 
@@ -17,25 +19,47 @@ from rich.console import Console
 from rich.table import Table
 
 from fedostree.compose.commit import PKGLIST_KEY
+from fedostree.compose.publish import is_candidate
 from fedostree.core import ostree as ot
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 SAMPLE_REPO_ID = "fedostree-sample"
+PREFIX = "fedostree/20/x86_64/"
+BROKEN = PREFIX + "experimental/broken-app"
 
 
 def step(title: str) -> None:
     console.rule(f"[bold]{title}")
 
 
-def fedostree(*args: str | Path) -> float:
+def fedostree(*args: str | Path, expect: tuple[int, ...] = (0,)) -> float:
     """Run the real command line, showing it; return the seconds it took."""
     argv = [str(a) for a in args]
     console.print(f"$ fedostree {shlex.join(argv)}", style="cyan")
     start = time.monotonic()
     result = subprocess.run([sys.executable, "-m", "fedostree", *argv])
-    if result.returncode != 0:
+    if result.returncode not in expect:
         sys.exit(result.returncode)
+    if result.returncode != 0:
+        console.print(f"(exit {result.returncode}, as expected: {BROKEN} fails its tests)")
     return time.monotonic() - start
+
+
+def ensure_signing_key(home: Path) -> tuple[str, Path]:
+    """A throwaway GPG signing key for the demo (created once): its id and public key."""
+    public = home / "demo-key.asc"
+    gpg = ["gpg", "--homedir", str(home), "--batch", "--passphrase", ""]
+    if not public.exists():
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        uid = "fedostree demo <demo@fedostree.invalid>"
+        subprocess.run([*gpg, "--quick-gen-key", uid, "ed25519", "sign", "never"],
+                       check=True, capture_output=True)  # fmt: skip
+        public.write_bytes(subprocess.run([*gpg, "--armor", "--export"],
+                                          check=True, capture_output=True).stdout)  # fmt: skip
+    listing = subprocess.run([*gpg, "--list-keys", "--with-colons"],
+                             check=True, capture_output=True, text=True).stdout  # fmt: skip
+    key_id = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr"))
+    return key_id, public
 
 
 def ensure_sample_repo(dest: Path) -> None:
@@ -58,8 +82,9 @@ def write_config(config: Path, sample: Path) -> Path:
 
 def show_trees(repo_path: Path) -> None:
     repo = ot.open_repo(repo_path)
-    _, refs = repo.list_refs(None, None)
-    table = Table(title=f"Trees in {repo_path}")
+    _, all_refs = repo.list_refs(None, None)
+    refs = {ref: commit for ref, commit in all_refs.items() if not is_candidate(ref)}
+    table = Table(title=f"Published trees in {repo_path}")
     for column in ("ref", "version", "packages", "files", "size"):
         table.add_column(column, justify="left" if column == "ref" else "right")
     total = 0
@@ -74,7 +99,7 @@ def show_trees(repo_path: Path) -> None:
     console.print(table)
     stored = _disk_usage(repo_path / "objects")
     console.print(
-        f"Six separate trees would take {_mib(total)}; the shared repository stores them in "
+        f"{len(refs)} separate trees would take {_mib(total)}; the shared repository stores them in "
         f"{_mib(stored)} (compressed, each identical file once): {100 * (1 - stored / total):.0f}% saved."
     )
 
@@ -87,12 +112,16 @@ def _mib(n: int) -> str:
     return f"{n / 2**20:.1f} MiB"
 
 
-def next_version(sample: Path, name: str) -> str:
-    """A version of name newer than the one the sample repository has, every run."""
-    current = max(
+def current_version(sample: Path, name: str) -> str:
+    return max(
         p.name[len(name) + 1 :].split("-")[0]
         for p in (sample / "Packages").glob(f"{name}-[0-9]*.rpm")
     )
+
+
+def next_version(sample: Path, name: str) -> str:
+    """A version of name newer than the one the sample repository has, every run."""
+    current = current_version(sample, name)
     parts = current.split(".")
     return ".".join([*parts[:-1], str(int(parts[-1]) + 1)]) if len(parts) > 3 else f"{current}.1"
 
@@ -114,6 +143,7 @@ def serving(repo: Path) -> Iterator[str]:
         assert server.stdout is not None
         line = server.stdout.readline()
         console.print(line.rstrip())
+        console.print(server.stdout.readline().rstrip(), style="bold")  # the status page
         yield line.split(" on ")[1].strip()
     finally:
         server.terminate()
@@ -121,32 +151,35 @@ def serving(repo: Path) -> Iterator[str]:
         console.print("server stopped")
 
 
-def client_story(demo: Path, compose: tuple[str | Path, ...]) -> None:
+def client_story(demo: Path, autobuild: tuple[str | Path, ...], public_key: Path) -> None:
     sysroot = demo / "sysroot"
     root = ("--sysroot", sysroot)
+    sample = demo / "sample-repo"
     reset_sysroot(sysroot)
     with serving(demo / "repo") as url:
         step("5. A client machine: a fresh sysroot that deploys base/minimal from the server")
         fedostree("admin", "init", *root, "--os", "fedostree")
-        fedostree("remote", "add", *root, "--no-gpg-verify", "demo", url)
-        fedostree("rebase", *root, "demo:fedostree/20/x86_64/base/minimal")
+        fedostree("remote", "add", *root, "--gpg-import", public_key, "demo", url)
+        fedostree("rebase", *root, f"demo:{PREFIX}base/minimal")
         fedostree("status", *root)
-        step("6. Publish a newer bash in the sample repository, recompose, and upgrade")
-        fedostree(
-            "sample-repo",
-            demo / "sample-repo",
-            "--version",
-            f"bash={next_version(demo / 'sample-repo', 'bash')}",
-        )
-        fedostree(*compose)
+        step("6. A newer bash in the sample repository: the autobuilder recomposes and publishes")
+        bash = next_version(sample, "bash")
+        fedostree("sample-repo", sample, "--version", f"bash={bash}")
+        fedostree(*autobuild, expect=(0, 1))
         fedostree("upgrade", *root, "--preview")
         fedostree("upgrade", *root)
         fedostree("status", *root)
-        step("7. Rebase to server/docker-io, then roll back")
-        fedostree("rebase", *root, "fedostree/20/x86_64/server/docker-io")
+        step("7. A newer docker-io: only the tree that contains it is recomposed")
+        docker = next_version(sample, "docker-io")
+        fedostree("sample-repo", sample, "--version", f"bash={bash}", "--version",
+                  f"docker-io={docker}")  # fmt: skip
+        fedostree(*autobuild, expect=(0, 1))
+        step("8. Rebase to server/docker-io, then roll back")
+        fedostree("rebase", *root, f"{PREFIX}server/docker-io")
         fedostree("status", *root)
         fedostree("rollback", *root)
         fedostree("status", *root)
+        console.print(f"The status page while it ran: {url}status/", style="bold")
 
 
 def main() -> None:
@@ -154,25 +187,23 @@ def main() -> None:
     step("1. The sample package universe (rpmbuild + createrepo_c, Fedora 20 comps)")
     ensure_sample_repo(demo / "sample-repo")
     products = write_config(demo / "config", demo / "sample-repo")
-    step("2. Compose the six trees into one OSTree repository")
-    compose = (
-        "compose",
-        "products",
-        products,
-        "--repo",
-        demo / "repo",
-        "--cachedir",
-        demo / "cache",
-    )
-    first = fedostree(*compose)
-    step("3. What was built")
+    key_id, public_key = ensure_signing_key(demo / "gnupg")
+    publishing = ("--repo", demo / "repo", "--cachedir", demo / "cache",
+                  "--gpg-sign", key_id, "--gpg-homedir", demo / "gnupg")  # fmt: skip
+    step("2. Compose, test and sign the trees; the broken one stays unpublished")
+    compose = ("compose", "products", products, *publishing)
+    first = fedostree(*compose, expect=(0, 1))
+    fedostree("compose", "results", BROKEN, "--repo", demo / "repo", expect=(0, 1))
+    step("3. What was published")
     show_trees(demo / "repo")
     step("4. Compose again: nothing changed, so nothing is downloaded or committed")
-    second = fedostree(*compose)
+    second = fedostree(*compose, expect=(0, 1))
     console.print(f"compose took {first:.1f}s; the no-op recompose took {second:.1f}s")
-    client_story(demo, compose)
+    autobuild = ("autobuild", products, *publishing, "--once")
+    client_story(demo, autobuild, public_key)
     console.print(
-        f"Inspect it: ostree --repo={demo / 'repo'} refs; ostree admin status --sysroot={demo / 'sysroot'}"
+        f"Inspect it: ostree --repo={demo / 'repo'} refs; ostree admin status --sysroot={demo / 'sysroot'}; "
+        f"fedostree serve --repo {demo / 'repo'} and open http://127.0.0.1:8080/status/"
     )
 
 

@@ -68,6 +68,11 @@ def ostree(repo: Path, *args: str) -> str:
     return r.stdout
 
 
+def published_refs(repo: Path) -> dict[str, str]:
+    """The refs clients follow (not the build server's candidates/)."""
+    return {ref: c for ref, c in refs(repo).items() if not ref.startswith("candidates/")}
+
+
 def refs(repo: Path) -> dict[str, str]:
     if not (repo / "config").exists():
         return {}

@@ -42,8 +42,8 @@ KVER = "5.14.0-1.fc20.x86_64"
 RELEASE = Pkg(
     "fedora-release",
     files={
-        "/usr/lib/os-release": "NAME=Fedora\nID=fedora\nVERSION_ID=20\n",
         "/etc/os-release": ("symlink", "../usr/lib/os-release"),
+        "/etc/fedora-release": "Fedora release 20 (Heisenbug)\n",
     },
 )
 OLDTOOL = Pkg("oldtool", files={"/usr/bin/oldtool": "#!/bin/sh\necho old\n"})

@@ -42,6 +42,7 @@ def base_packages() -> list[Pkg]:
     return [
         Pkg(
             "filesystem",
+            requires=["setup"],  # as Fedora's: every tree has /etc/passwd
             files={
                 "/bin": ("symlink", "usr/bin"),
                 "/sbin": ("symlink", "usr/sbin"),
@@ -50,6 +51,8 @@ def base_packages() -> list[Pkg]:
                 "/etc": ("dir",),
                 "/usr/lib/modules": ("dir",),
                 "/var/lib": ("dir",),
+                # Every OS tree needs one (the build server checks, libostree deploys by it).
+                "/usr/lib/os-release": "NAME=Fedora\nID=fedora\nVERSION_ID=20\n",
             },
         ),
         Pkg(

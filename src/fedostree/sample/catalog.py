@@ -1478,5 +1478,10 @@ CATALOG: dict[str, Shape] = {
     "patchutils": Shape("0.3.3", "2.fc20", requires=("patch",)),
     "patch": Shape("2.7.1", "6.fc20", license="GPLv3+"),
     "diffstat": Shape("1.57", "3.fc20", license="MIT"),
+    # --- deliberately broken: its tree fails the build server's checks --------------------
+    # The packager forgot the program its command links to (a dangling symlink in /usr).
+    "brokenapp": Shape("0.1", "1.fc20", "An application whose package misses its program",
+                       "MIT", kind="plain", requires=("filesystem",),
+                       files=(symlink("/usr/bin/brokenapp", "../libexec/brokenapp/brokenapp"),)),
 }
 # fmt: on
