@@ -172,3 +172,20 @@ def test_compose_follows_an_include_chain(tmp_path: Path, base_repo: Path) -> No
     assert "test/x86_64/included: committed 7 " in r.stdout
     co = checkout(tmp_path / "repo", "test/x86_64/included", tmp_path / "co")
     assert "hello" in rpmdb_names(co) and "kernel" in rpmdb_names(co)
+
+
+def test_parsed_metadata_is_cached_and_a_damaged_cache_is_rebuilt(
+    treefile: Path, tmp_path: Path
+) -> None:
+    """libsolv's binary cache of the metadata (dnf keeps one too) is named by the repomd
+    revision; a recompose resolves the same set from it, and a damaged one is replaced."""
+    assert compose(treefile, tmp_path).exit_code == 0
+    (cache,) = (tmp_path / "cache/repos/test-repo").glob("*.solv")
+    revision = (tmp_path / "cache/repos/test-repo/.revision").read_text()
+    assert cache.name == f"{revision[:32]}.solv"
+    r = compose(treefile, tmp_path)
+    assert r.exit_code == 0 and "unchanged" in r.stdout
+    cache.write_bytes(cache.read_bytes()[:100])  # truncated
+    r = compose(treefile, tmp_path)
+    assert r.exit_code == 0 and "unchanged" in r.stdout, r.stderr
+    assert cache.stat().st_size > 100

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +25,17 @@ REPO_ID, UPDATES_ID = "bench", "bench-updates"
 UNIVERSES = {"centos": "fedostree.bench.universe", "sample": "fedostree.bench.sample_universe"}
 TINY_KERNEL = "0.0.1-bench.x86_64"
 BOOTSTRAP = "filesystem"  # what the traditional path installs first
-# Deployments need an os-release with an ID; the synthesized one is random bytes.
+# Deployments need an os-release with an ID; the synthesized one is random bytes. So are
+# /usr/bin/sh, /etc/passwd and /etc/group, which the build server's checks need to work
+# (the `sh` check runs the shell; `file-owners` looks up root): real ones replace them.
 OS_RELEASE = (
     'NAME="fedostree bench"\nID=fedostree-bench\nVERSION_ID=1\nPRETTY_NAME="fedostree bench"\n'
 )
+REAL_FILES = {
+    "passwd": "root:x:0:0:root:/root:/bin/bash\n",
+    "group": "root:x:0:\n",
+}
+SHELL = Path("/bin/busybox")  # static: runs in any tree
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class Universe:
     tiny: list[str]  # package specs of a tree of about ten packages
     update_package: str  # a package every tree contains
     update_content: str  # how its rebuild changes file content: a key of rebuild.MUTATORS
+    synthesized_content: bool = False  # file content is pseudo-random bytes (passwd too)
 
 
 def load_universe(kind: str, cache_root: Path, scale: float) -> Universe:
@@ -51,6 +60,7 @@ def load_universe(kind: str, cache_root: Path, scale: float) -> Universe:
         tiny=list(getattr(module, "TINY_TREE", ["filesystem", "setup"])),
         update_package=str(getattr(module, "UPDATE_PACKAGE", "bash")),
         update_content=str(getattr(module, "UPDATE_CONTENT", "regenerate")),
+        synthesized_content=bool(getattr(module, "SYNTHESIZED_CONTENT", False)),
     )
 
 
@@ -249,7 +259,14 @@ def write_config(config: Path, universe: Universe, updates: Path) -> None:
     )
     (config / "bench.repo").write_text(repo_file)
     (config / "os-release").write_text(OS_RELEASE)
-    release = [["os-release", "/usr/lib/os-release"], ["os-release", "/etc/os-release"]]
+    shutil.copyfile(SHELL, config / "sh")
+    (config / "sh").chmod(0o755)
+    release = [["os-release", "/usr/lib/os-release"], ["os-release", "/etc/os-release"],
+               ["sh", "/usr/bin/sh"]]  # fmt: skip
+    if universe.synthesized_content:
+        for name, text in REAL_FILES.items():
+            (config / name).write_text(text)
+            release.append([name, f"/etc/{name}"])
     for name, packages in universe.trees.items():
         write_treefile(config / f"{slug(name)}.json", f"bench/{name}", packages, universe, release)
     kernel = f"/usr/lib/modules/{TINY_KERNEL}"

@@ -32,6 +32,7 @@ from fedostree.sample.universe import run_command, staging_dir, tool_environment
 
 # Bump whenever the generated repository changes for the same inputs.
 GENERATOR_VERSION = 2
+SYNTHESIZED_CONTENT = True  # every file's bytes are generated, /etc/passwd and /bin/sh too
 DEFAULT_SOURCE = (
     Path(__file__).resolve().parents[3].parent
     / "shared" / "data" / "centos-stream-9" / "baseos-2022-02"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,8 @@ import solv
 
 from fedostree.core.repomd import RepoMetadata
 from fedostree.errors import ConfigError, FedostreeError, ResolveError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,37 @@ def load_pool(repos: Sequence[RepoMetadata], arch: str) -> solv.Pool:
     pool.setdisttype(solv.Pool.DISTTYPE_RPM)
     pool.setarch(arch)
     for meta in repos:
-        files = meta.files()
-        repo = pool.add_repo(meta.config.id)
-        repo.appdata = meta
-        _add_rpmmd(repo, files["primary"], 0)
-        if "filelists" in files:
-            _add_rpmmd(repo, files["filelists"], solv.Repo.REPO_EXTEND_SOLVABLES)
+        load_repo(pool, meta)
     pool.addfileprovides()
     pool.createwhatprovides()
     return pool
+
+
+def load_repo(pool: solv.Pool, meta: RepoMetadata) -> solv.Repo:
+    """Add one repository: from libsolv's own binary cache of it when there is one (as dnf
+    keeps), otherwise from the rpm-md XML, writing that cache for the next time."""
+    repo = pool.add_repo(meta.config.id)
+    repo.appdata = meta
+    cache = solv_cache_path(meta)
+    if cache is not None and cache.is_file():
+        if _add_solv(repo, cache):
+            return repo
+        repo.empty()
+    files = meta.files()
+    _add_rpmmd(repo, files["primary"], 0)
+    if "filelists" in files:
+        _add_rpmmd(repo, files["filelists"], solv.Repo.REPO_EXTEND_SOLVABLES)
+    if cache is not None:
+        _write_solv(repo, cache)
+    return repo
+
+
+def solv_cache_path(meta: RepoMetadata) -> Path | None:
+    """Beside metadata fetched into the cache (never beside a repository we only read),
+    named by the revision it was parsed from."""
+    if not (meta.path / ".revision").is_file():
+        return None
+    return meta.path / f"{meta.revision[:32]}.solv"
 
 
 def _add_rpmmd(repo: solv.Repo, path: Path, flags: int) -> None:
@@ -75,6 +101,30 @@ def _add_rpmmd(repo: solv.Repo, path: Path, flags: int) -> None:
             raise FedostreeError(f"{path}: cannot load metadata: {repo.pool.errstr}")
     finally:
         f.close()
+
+
+def _add_solv(repo: solv.Repo, path: Path) -> bool:
+    f = solv.xfopen(str(path))
+    try:
+        return bool(f and repo.add_solv(f))
+    finally:
+        if f:
+            f.close()
+
+
+def _write_solv(repo: solv.Repo, path: Path) -> None:
+    """Written to a temporary file and renamed, so a reader sees a whole cache or none."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        f = solv.xfopen(str(tmp), "w")
+        ok = repo.write(f)
+        f.close()
+        if ok:
+            tmp.rename(path)
+    except OSError as e:
+        log.debug("cannot write %s: %s", path, e)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_comps(repos: Sequence[RepoMetadata]) -> libcomps.Comps:
