@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from fedostree.compose.commit import PKGLIST_KEY
-from fedostree.compose.publish import is_candidate
+from fedostree.compose.publish import candidate_ref, is_candidate
+from fedostree.compose.results import load_results
 from fedostree.core import ostree as ot
 
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -102,6 +103,15 @@ def show_trees(repo_path: Path) -> None:
         f"{len(refs)} separate trees would take {_mib(total)}; the shared repository stores them in "
         f"{_mib(stored)} (compressed, each identical file once): {100 * (1 - stored / total):.0f}% saved."
     )
+
+
+def show_failures(repo_path: Path, ref: str) -> None:
+    """The logs of the checks the newest candidate of ref failed."""
+    commit = ot.resolve_rev(ot.open_repo(repo_path), candidate_ref(ref))
+    results = load_results(repo_path, commit) if commit else None
+    for check in results.checks if results else ():
+        if check.outcome != "passed":
+            console.print(f"[bold]{check.name}.log:[/bold]\n{check.log.rstrip()}")
 
 
 def _disk_usage(path: Path) -> int:
@@ -194,6 +204,7 @@ def main() -> None:
     compose = ("compose", "products", products, *publishing)
     first = fedostree(*compose, expect=(0, 1))
     fedostree("compose", "results", BROKEN, "--repo", demo / "repo", expect=(0, 1))
+    show_failures(demo / "repo", BROKEN)
     step("3. What was published")
     show_trees(demo / "repo")
     step("4. Compose again: nothing changed, so nothing is downloaded or committed")
