@@ -55,4 +55,4 @@ bench: setup
 
 bench-small: setup
 	$(PY) -m fedostree.bench --scale 0.02 --runs 1 --reps 1 --trees minimal server workstation-dev \
-		--workdir /dev/shm/fedostree-bench --out bench/results-small.json
+		--workdir /dev/shm/fedostree-bench --out bench/results.json
