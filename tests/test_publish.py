@@ -229,3 +229,25 @@ def test_results_json(tmp_path: Path, rpms: Path) -> None:
     doc = json.loads(shown.stdout)
     assert doc["outcome"] == "passed" and doc["ref"] == REF
     assert all({"name", "outcome", "duration", "log"} <= set(c) for c in doc["checks"])
+
+
+def test_an_interrupted_compose_is_finished_by_the_next_one(tmp_path: Path, rpms: Path) -> None:
+    """Killed after its tests passed but before REF moved: the next compose publishes that
+    commit. Killed before its tests ran: the next compose composes and tests again."""
+    repo = tmp_path / "repo"
+    tf = treefile(tmp_path / "a", rpms, PASSING)
+    assert compose(tf, tmp_path).exit_code == 0
+    tested = refs(repo)[REF]
+    ostree(repo, "refs", "--delete", REF)  # as if killed before the ref moved
+    r = compose(tf, tmp_path)
+    assert r.exit_code == 0, r.stderr
+    assert refs(repo)[REF] == tested
+
+    shutil.rmtree(repo / "extensions/fedostree/results" / tested)  # as if killed during tests
+    ostree(repo, "refs", "--delete", REF)
+    r = compose(tf, tmp_path)
+    assert r.exit_code == 0, r.stderr
+    again = refs(repo)[REF]
+    assert again != tested and refs(repo)[CANDIDATE] == again
+    results = load_results(repo, again)
+    assert results is not None and results.outcome == "passed"

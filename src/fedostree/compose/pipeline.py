@@ -118,7 +118,9 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     published = cm.previous_commit(session.out_repo, tf.ref)
     latest = cm.previous_commit(session.out_repo, candidate_ref(tf.ref)) or published
     if latest and latest.inputhash == inputhash and not opts.force:
-        return _unchanged(tf, latest, published, len(packages), session)
+        settled = _unchanged(tf, latest, published, len(packages), session)
+        if settled is not None:
+            return settled
     cached = ensure_cached(session.build_repo, packages, opts.cachedir)
     version = cm.next_version(tf.automatic_version_prefix, latest.version if latest else None)
     previous = published.checksum if published else None
@@ -167,15 +169,21 @@ def _unchanged(
     published: cm.PreviousCommit | None,
     packages: int,
     session: Session,
-) -> ComposeResult:
-    """Nothing to compose; a candidate that failed its tests stays failed."""
-    is_published = published is not None and published.checksum == latest.checksum
-    failed: tuple[str, ...] = ()
-    if not is_published:
-        results = load_results(session.out_path, latest.checksum)
-        failed = tuple(results.failed) if results else ("untested",)
-    return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=False,
-                         published=is_published, failed_checks=failed)  # fmt: skip
+) -> ComposeResult | None:
+    """The inputs did not change since the newest commit: it is published, or it failed
+    its tests and stays failed, or it passed them and an interrupted publish is finished
+    now. None: it was never tested (a compose was interrupted), so compose again."""
+    if published is not None and published.checksum == latest.checksum:
+        return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=False)
+    results = load_results(session.out_path, latest.checksum)
+    if results is None:
+        return None
+    if results.failed:
+        return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=False,
+                             published=False, failed_checks=tuple(results.failed))  # fmt: skip
+    promote(session.out_repo, latest.checksum, tf.ref, published.checksum if published else None,
+            signer=session.signer, keep_versions=session.options.keep_versions)  # fmt: skip
+    return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=True)
 
 
 def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
