@@ -14,7 +14,7 @@ import rpm
 from fedostree.bench.spec import files_path
 from fedostree.core.rpmfile import PayloadEntry, header_from_blob, iter_payload, read_header_blob
 from fedostree.errors import FedostreeError
-from fedostree.sample.universe import RPMBUILD_DEFINES, run_command, spec_text, tool_environment
+from fedostree.sample.universe import rpmbuild, spec_text
 
 S_IFMT, S_IFDIR, S_IFLNK, S_IFREG = 0o170000, 0o040000, 0o120000, 0o100000
 RPMFILE_CONFIG, RPMFILE_NOREPLACE, RPMFILE_GHOST = 1, 16, 64
@@ -166,14 +166,7 @@ def render_files(hdr: rpm.hdr) -> Iterator[str]:
 
 
 def build(spec: Path, topdir: Path, hdr: rpm.hdr, release: str) -> Path:
-    rpmdir = topdir / "RPMS"
-    for sub in ("BUILD", "BUILDROOT", "RPMS", "SOURCES", "SPECS", "SRPMS", "tmp"):
-        (topdir / sub).mkdir(parents=True, exist_ok=True)
-    defines = {**RPMBUILD_DEFINES, "_topdir": str(topdir), "_tmppath": str(topdir / "tmp"),
-               "_rpmdir": str(rpmdir)}  # fmt: skip
-    argv = ["rpmbuild", "-bb", "--nodeps", "--target", "x86_64", "--quiet"]
-    argv += [arg for key, value in defines.items() for arg in ("--define", f"{key} {value}")]
-    run_command([*argv, str(spec)], cwd=topdir, env=tool_environment(topdir))
+    rpmdir = rpmbuild(spec, topdir)
     out = rpmdir / f"{hdr['name']}-{hdr['version']}-{release}.{hdr['arch']}.rpm"
     if not out.is_file():
         found = [p.name for p in rpmdir.iterdir()] if rpmdir.is_dir() else []

@@ -270,6 +270,16 @@ def render_file(entry: PlannedFile) -> str:
 
 def run_rpmbuild(spec: Path, topdir: Path, packages: Sequence[PlannedPackage]) -> list[Path]:
     """Build every subpackage of spec; return the RPMs in the order of packages."""
+    rpmdir = rpmbuild(spec, topdir)
+    rpms = [rpmdir / package.filename for package in packages]
+    missing = [rpm.name for rpm in rpms if not rpm.is_file()]
+    if missing:
+        raise FedostreeError(f"rpmbuild did not write {', '.join(missing[:5])}")
+    return rpms
+
+
+def rpmbuild(spec: Path, topdir: Path) -> Path:
+    """`rpmbuild -bb` of spec in its own _topdir, reproducibly; return the RPMS directory."""
     rpmdir = topdir / "RPMS"
     for sub in ("BUILD", "BUILDROOT", "RPMS", "SOURCES", "SPECS", "SRPMS", "tmp"):
         (topdir / sub).mkdir(parents=True, exist_ok=True)
@@ -278,11 +288,7 @@ def run_rpmbuild(spec: Path, topdir: Path, packages: Sequence[PlannedPackage]) -
     argv = ["rpmbuild", "-bb", "--nodeps", "--target", "x86_64", "--quiet"]
     argv += [arg for key, value in defines.items() for arg in ("--define", f"{key} {value}")]
     run_command([*argv, str(spec)], cwd=topdir, env=tool_environment(topdir))
-    rpms = [rpmdir / package.filename for package in packages]
-    missing = [rpm.name for rpm in rpms if not rpm.is_file()]
-    if missing:
-        raise FedostreeError(f"rpmbuild did not write {', '.join(missing[:5])}")
-    return rpms
+    return rpmdir
 
 
 def move_rpms(rpms: Iterable[Path], directory: Path) -> None:
