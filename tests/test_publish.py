@@ -115,6 +115,9 @@ def test_prune_keeps_the_configured_number_of_versions(tmp_path: Path, rpms: Pat
     assert logged == [commits[2], commits[1]]
     assert ot.commit_parent(ot.open_repo(repo), commits[1]) is None  # the object is gone
     assert load_results(repo, commits[0]) is None
+    deltas = ostree(repo, "static-delta", "list")
+    assert f"{commits[1]}-{commits[2]}" in deltas and commits[0] not in deltas
+    assert all(any(d.iterdir()) for d in (repo / "deltas").iterdir())  # no empty leftovers
     assert load_results(repo, commits[1]) is not None
     fsck(repo)
 

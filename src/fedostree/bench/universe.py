@@ -28,6 +28,7 @@ from fedostree.bench.payload import stage_build
 from fedostree.bench.plan import Build, plan_builds
 from fedostree.bench.spec import render_spec
 from fedostree.errors import FedostreeError
+from fedostree.sample.universe import RPMBUILD_DEFINES as SAMPLE_RPMBUILD_DEFINES
 from fedostree.sample.universe import run_command, staging_dir, tool_environment
 
 # Bump whenever the generated repository changes for the same inputs.
@@ -41,18 +42,11 @@ INFO_FILE = "universe.json"
 SCRATCH_BASE = Path("/dev/shm")
 SCRATCH_MARGIN = 64 << 20
 PAYLOAD_COMPRESSION = "w1.zstdio"  # fast to build, realistic to decompress
+# The sample universe's reproducible build settings (without its build host name), with a
+# faster payload compressor and no more work than the synthesized packages need.
 RPMBUILD_DEFINES = {
-    "use_source_date_epoch_as_buildtime": "1",
-    "clamp_mtime_to_source_date_epoch": "1",
-    "_source_date_epoch_from_changelog": "0",
-    "_build_id_links": "none",
-    "debug_package": "%{nil}",
-    "__os_install_post": "%{nil}",
-    "__arch_install_post": "%{nil}",
-    "__spec_install_post": "%{nil}",
+    **{k: v for k, v in SAMPLE_RPMBUILD_DEFINES.items() if k != "_buildhost"},
     "_binary_payload": PAYLOAD_COMPRESSION,
-    "_binary_filedigest_algorithm": "8",
-    "_build_name_fmt": "%%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm",
     # Builds run in parallel already: rpm's own OpenMP threads would only spin.
     "_smp_build_nthreads": "1",
     # The buildroot holds exactly the listed files; skip the find/sort/diff that checks it.

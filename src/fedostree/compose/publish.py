@@ -145,24 +145,20 @@ def _delete_stale_deltas(repo: OSTree.Repo) -> None:
         from_commit, _, to_commit = name.rpartition("-")
         if to_commit in present and (not from_commit or from_commit in present):
             continue
-        for part in deltas.glob("*/*"):
-            if _delta_dir_names(part, from_commit, to_commit):
-                _remove_dir(part)
+        _remove_dir(deltas / _delta_relpath(from_commit, to_commit))
+    for parent in deltas.iterdir() if deltas.is_dir() else ():
+        if parent.is_dir() and not any(parent.iterdir()):  # libostree's prune leaves these
+            parent.rmdir()
 
 
-def _delta_dir_names(path: Path, from_commit: str, to_commit: str) -> bool:
-    """Whether deltas/XX/REST is the delta FROM-TO (names are modified base64 checksums)."""
-    name = path.parent.name + path.name
-    to_b64 = OSTree.checksum_b64_from_bytes(bytes.fromhex(to_commit))
-    if not from_commit:
-        return name == to_b64
-    from_b64 = OSTree.checksum_b64_from_bytes(bytes.fromhex(from_commit))
-    return name == f"{from_b64}-{to_b64}"
+def _delta_relpath(from_commit: str, to_commit: str) -> str:
+    """deltas/XX/REST, where XXREST is [FROM-]TO in modified base64 (libostree's layout)."""
+    b64 = [OSTree.checksum_b64_from_bytes(bytes.fromhex(c)) for c in (from_commit, to_commit) if c]
+    name = "-".join(b64)
+    return f"{name[:2]}/{name[2:]}"
 
 
 def _remove_dir(path: Path) -> None:
     for child in path.iterdir():
         child.unlink()
     path.rmdir()
-    if not any(path.parent.iterdir()):
-        path.parent.rmdir()

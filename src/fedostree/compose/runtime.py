@@ -23,10 +23,9 @@ from typing import IO
 from fedostree.compose.results import CheckResult, Outcome
 from fedostree.compose.treefile import TreeTest
 from fedostree.compose.treeview import TreeView
-from fedostree.core.sandbox import ENV
+from fedostree.core.sandbox import ENV, STATE_DIRS, isolation_args, system_mounts
 
 SH_TIMEOUT = 60.0
-STATE_DIRS = ("tmp", "var", "run")
 SPECIAL_DIRS = ("proc", "dev", "etc")
 HEAD, TAIL = 16 * 1024, 48 * 1024  # bytes of a command's output kept in its log
 NO_SHELL = "no /bin/sh in the tree"
@@ -121,23 +120,7 @@ def sandbox_args(rootfs: Path) -> list[str]:
         etc = rootfs / "usr/etc"
     if etc.is_dir():
         args += ["--ro-bind", str(etc), "/etc"]
-    return [
-        *args,
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        *[x for name in STATE_DIRS for x in ("--tmpfs", f"/{name}")],
-        "--remount-ro",
-        "/",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--chdir",
-        "/",
-        "--clearenv",
-        *[x for k, v in ENV.items() for x in ("--setenv", k, v)],
-    ]
+    return [*args, *system_mounts(), "--remount-ro", "/", *isolation_args()]
 
 
 def run_sandboxed(args: Sequence[str], argv: Sequence[str], timeout: float) -> Run:

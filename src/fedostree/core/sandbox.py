@@ -25,6 +25,7 @@ from fedostree.errors import FedostreeError
 ENV = {"PATH": "/usr/sbin:/usr/bin", "LANG": "C.UTF-8", "HOME": "/root", "TERM": "dumb"}
 SCRIPT_PATH = "/run/fedostree/script"
 JOBS_DIR = "/run/fedostree/jobs"
+STATE_DIRS = ("tmp", "var", "run")  # empty tmpfs in every sandbox
 OUT_DIR = "/run/fedostree/out"
 # Runs each job with its output captured and its exit status recorded; stops at a failure.
 DRIVER = (
@@ -138,26 +139,21 @@ class Sandbox:
         args = ["bwrap", "--bind", str(self._view), "/"]
         if self._usr_readonly:
             args += ["--ro-bind", str(self._view / "usr"), "/usr"]
-        return [
-            *args,
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--tmpfs",
-            "/tmp",
-            "--tmpfs",
-            "/var",
-            "--tmpfs",
-            "/run",
-            "--unshare-all",
-            "--die-with-parent",
-            "--new-session",
-            "--chdir",
-            "/",
-            "--clearenv",
-            *[x for k, v in ENV.items() for x in ("--setenv", k, v)],
-        ]
+        return [*args, *system_mounts(), *isolation_args()]
+
+
+def system_mounts() -> list[str]:
+    """bwrap's /proc, /dev and an empty tmpfs on each state directory."""
+    tmpfs = [x for name in STATE_DIRS for x in ("--tmpfs", f"/{name}")]
+    return ["--proc", "/proc", "--dev", "/dev", *tmpfs]
+
+
+def isolation_args() -> list[str]:
+    """No network or other namespaces shared, gone with us, a fresh session and a clean
+    environment, in /."""
+    env = [x for k, v in ENV.items() for x in ("--setenv", k, v)]
+    return ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/",
+            "--clearenv", *env]  # fmt: skip
 
 
 def _first_failure(out: Path, count: int, driver_stderr: str) -> JobFailure | None:
