@@ -23,12 +23,13 @@ from fedostree.compose.pipeline import (
     resolve_packages,
 )
 from fedostree.compose.results import CheckResult
-from fedostree.compose.treefile import Treefile, TreeTest, load_treefile
 from fedostree.core.ostree import OSTree
 from fedostree.core.rpmdb import write_rpmdb
 from fedostree.core.rpmfile import read_header_blob
 from fedostree.core.sandbox import bwrap_available
 from fedostree.errors import ConfigError
+from fedostree.model.treefile import Treefile, TreeTest
+from fedostree.model.treefile_load import load_treefile
 from tests.support.cli import error_message, run
 from tests.support.rpms import BUSYBOX, Pkg, build_rpms, write_treefile
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from fedostree.compose.products import NAMED_POSTPROCESS, expand_treefiles, load_products
-from fedostree.compose.treefile import validate_for_compose
 from fedostree.errors import ConfigError
+from fedostree.model.treefile_load import validate_for_compose
 from tests.support.cli import ostree, published_refs, run
 from tests.support.data import SHARED_DATA
 

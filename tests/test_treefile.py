@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from fedostree.compose.products import expand_treefiles, load_products
-from fedostree.compose.treefile import Treefile, load_treefile, validate_for_compose
 from fedostree.errors import ConfigError
+from fedostree.model.treefile import Treefile
+from fedostree.model.treefile_load import load_treefile, validate_for_compose
 from tests.support.cli import run
 from tests.support.data import SHARED_DATA
 

@@ -12,10 +12,10 @@ from fedostree.bench.scenario import ComposeRound, Scenario
 from fedostree.bench.tools import disk_usage, fresh_dir, remove_tree, stopwatch, timed
 from fedostree.bench.traditional import TradRound
 from fedostree.compose.pipeline import ComposeOptions, Session, ensure_cached, resolve_packages
-from fedostree.compose.treefile import load_treefile
 from fedostree.core import ostree as ot
 from fedostree.core.assemble import checkout_packages
 from fedostree.core.ostree import OSTree
+from fedostree.model.treefile_load import load_treefile
 
 Measured = list[tuple[str, Sample]]
 

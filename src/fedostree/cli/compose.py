@@ -13,9 +13,10 @@ from fedostree.compose.pipeline import ComposeOptions, ComposeResult, Session, c
 from fedostree.compose.products import expand_treefiles, load_products
 from fedostree.compose.publish import candidate_ref
 from fedostree.compose.results import RESULTS_DIR, load_results, log_name, results_dir
-from fedostree.compose.treefile import Treefile, load_treefile
 from fedostree.core import ostree as ot
 from fedostree.errors import ConfigError, FedostreeError
+from fedostree.model.treefile import Treefile
+from fedostree.model.treefile_load import load_treefile
 
 DEFAULT_CACHEDIR = Path.home() / ".cache" / "fedostree"
 _path = click.Path(path_type=Path)

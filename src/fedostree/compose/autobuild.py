@@ -31,10 +31,10 @@ from fedostree.compose.autobuild_record import RepoKey, RepoPoll, RunLog, RunRep
 from fedostree.compose.autobuild_record import TreeResult as TreeResult
 from fedostree.compose.pipeline import BASEARCH, ComposeOptions, Session, compose_tree
 from fedostree.compose.products import Products, expand_treefiles, load_products
-from fedostree.compose.treefile import Treefile
 from fedostree.core import ostree as ot
 from fedostree.core.repomd import RepoConfig, fetch_revision, load_repo_configs
 from fedostree.errors import ConfigError, FedostreeError, ResolveError
+from fedostree.model.treefile import Treefile
 
 
 @dataclass(frozen=True)

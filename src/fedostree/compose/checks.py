@@ -33,9 +33,9 @@ import rpm
 from fedostree.compose.elfdeps import check_elf_needed
 from fedostree.compose.results import CheckResult, Outcome
 from fedostree.compose.runtime import run_runtime_checks
-from fedostree.compose.treefile import Treefile
 from fedostree.compose.treeview import TreeView
 from fedostree.core.rpmdb import DBPATH
+from fedostree.model.treefile import Treefile
 
 log = logging.getLogger(__name__)
 MAX_PROBLEMS = 200  # lines of a failed static check's log

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedostree.compose.treefile import Treefile
 from fedostree.core import ostree as ot
 from fedostree.core.depsolve import Package
 from fedostree.core.ostree import GLib, OSTree
+from fedostree.model.treefile import Treefile
 
 INPUTHASH_KEY = "rpmostree.inputhash"
 PKGLIST_KEY = "rpmostree.rpmdb.pkglist"

@@ -21,7 +21,6 @@ from fedostree.compose import postprocess as pp
 from fedostree.compose.checks import run_checks
 from fedostree.compose.publish import Signer, candidate_ref, promote, stage_candidate
 from fedostree.compose.results import CommitResults, load_results, record_results
-from fedostree.compose.treefile import Treefile, validate_for_compose
 from fedostree.core import depsolve
 from fedostree.core import ostree as ot
 from fedostree.core.assemble import checkout_packages, run_scriptlets
@@ -32,6 +31,8 @@ from fedostree.core.pkgcache import CachedPackage, PackageCache, cache_ref
 from fedostree.core.progress import Progress
 from fedostree.core.repomd import RepoMetadata, fetch_metadata, load_repo_configs
 from fedostree.core.rpmdb import write_rpmdb
+from fedostree.model.treefile import Treefile
+from fedostree.model.treefile_load import validate_for_compose
 
 log = logging.getLogger(__name__)
 BASEARCH = os.uname().machine

@@ -8,10 +8,10 @@ import os
 import shutil
 from pathlib import Path
 
-from fedostree.compose.treefile import Treefile
 from fedostree.core.rootfs import resolve_in_root
 from fedostree.core.sandbox import SCRIPT_PATH, Sandbox
 from fedostree.errors import ConfigError, FedostreeError
+from fedostree.model.treefile import Treefile
 
 log = logging.getLogger(__name__)
 UNIT_DIRS = ("usr/lib/systemd/system", "etc/systemd/system")

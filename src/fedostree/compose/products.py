@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fedostree.compose.treefile import Treefile, package_list, string_list, string_value
 from fedostree.errors import ConfigError
+from fedostree.model.treefile import Treefile
+from fedostree.model.treefile_keys import package_list, string_list, string_value
 
 # The original autobuilder's named postprocess steps, as inline scripts.
 NAMED_POSTPROCESS = {

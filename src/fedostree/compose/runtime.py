@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import IO
 
 from fedostree.compose.results import CheckResult, Outcome
-from fedostree.compose.treefile import TreeTest
 from fedostree.compose.treeview import TreeView
 from fedostree.core.sandbox import ENV, STATE_DIRS, isolation_args, system_mounts
+from fedostree.model.treefile import TreeTest
 
 SH_TIMEOUT = 60.0
 SPECIAL_DIRS = ("proc", "dev", "etc")
