@@ -95,7 +95,7 @@ def _download(config: RepoConfig, cachedir: Path, *, only_repomd: bool) -> Path:
     handle.setopt(librepo.LRO_DESTDIR, str(staging))
     handle.setopt(librepo.LRO_CHECKSUM, True)
     handle.setopt(librepo.LRO_YUMDLIST, [] if only_repomd else METADATA_TYPES)
-    handle.setopt(librepo.LRO_HMFCB, _record_failure(failures))
+    handle.setopt(librepo.LRO_HMFCB, _record_failure(config, failures))
     try:
         handle.perform()
     except librepo.LibrepoException as e:
@@ -107,10 +107,12 @@ def _download(config: RepoConfig, cachedir: Path, *, only_repomd: bool) -> Path:
     return staging
 
 
-def _record_failure(failures: list[str]) -> object:
+def _record_failure(config: RepoConfig, failures: list[str]) -> object:
     """librepo's callback for each mirror that failed: what it said, and where."""
 
-    def record(_data: object, message: str, url: str, _metadata: str) -> int:
+    def record(_data: object, message: str, url: str, what: str) -> int:
+        if config.metalink and what == "repomd.xml" and "checksum" in message:
+            message = f"does not match the metalink's checksum: {message}"
         failures.append(librepo_message(message, url))
         return int(librepo.CB_OK)
 
