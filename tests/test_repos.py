@@ -14,7 +14,7 @@ import pytest
 from fedostree.core import depsolve
 from fedostree.core.download import download_packages
 from fedostree.core.repofile import RepoConfig, load_repo_configs, repo_variables, substitute
-from fedostree.core.repomd import fetch_metadata, fetch_revision
+from fedostree.core.repomd import RepoMetadata, fetch_metadata, fetch_revision
 from fedostree.errors import ConfigError, FedostreeError
 from tests.support.cli import compose, error_message, ostree, rpmdb_names
 from tests.support.rpms import base_packages, make_repo, sha256_file
@@ -212,6 +212,7 @@ def test_lockfile_repos_come_after_repos_and_are_marked(tmp_path: Path) -> None:
         ("b", True),  # as rpm-ostree: lockfile-repos restricts it though repos names it
         ("pool", True),
     ]
+    assert RepoMetadata(configs[2], tmp_path, "rev").lockfile_only  # what the resolver reads
     message = config_error(tmp_path, ["a"], lockfile_repos=("missing",))
     assert message.startswith("treefile.yaml: lockfile-repos[0]: 'missing' is not defined")
 
@@ -390,4 +391,27 @@ def test_compose_with_a_repo_without_urls_exits_2(tmp_path: Path) -> None:
     (config / "treefile.yaml").write_text(TREE)
     message = error_message(compose(config / "treefile.yaml", tmp_path), 2)
     assert message == f"{path}: [fedora]: no baseurl, metalink or mirrorlist"
+    assert not (tmp_path / "repo").exists()
+
+
+def test_compose_with_repovars(small_repo: Path, tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    write_repo_file(config, "fedora.repo", "[fedora]\nbaseurl=file://$root/${subdir}\n")
+    (config / "treefile.yaml").write_text(
+        TREE + f"repovars:\n  root: {small_repo.parent}\n  subdir: {small_repo.name}\n"
+    )
+    r = compose(config / "treefile.yaml", tmp_path)
+    assert r.exit_code == 0, r.stderr
+    assert "test/x86_64/mirrored: committed" in r.stdout
+
+
+def test_compose_with_repovars_releasever_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    write_repo_file(config, "fedora.repo", "[fedora]\nbaseurl=file:///srv/$releasever\n")
+    (config / "treefile.yaml").write_text(TREE + "repovars:\n  releasever: '41'\n")
+    message = error_message(compose(config / "treefile.yaml", tmp_path), 2)
+    assert message == (
+        f"{config / 'treefile.yaml'}: repovars.releasever: not allowed; "
+        "use the releasever key instead"
+    )
     assert not (tmp_path / "repo").exists()

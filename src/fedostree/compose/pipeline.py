@@ -113,8 +113,7 @@ class Session:
 
 def repo_configs(tf: Treefile) -> list[RepoConfig]:
     """The treefile's repositories from the .repo files beside it, variables substituted."""
-    repovars = getattr(tf, "repovars", {})  # until the treefile model has the key
-    variables = repo_variables(BASEARCH, tf.releasever, repovars, where=str(tf.path))
+    variables = repo_variables(BASEARCH, tf.releasever, tf.repovars, where=str(tf.path))
     return load_repo_configs(tf.repos, (), tf.repo_dirs, variables, where=str(tf.path))
 
 
