@@ -5,6 +5,8 @@ packages through librepo's mirror handling, over real HTTP on 127.0.0.1."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -415,3 +417,19 @@ def test_compose_with_repovars_releasever_exits_2(tmp_path: Path) -> None:
         "use the releasever key instead"
     )
     assert not (tmp_path / "repo").exists()
+
+
+def test_a_missing_metalink_is_one_error_line(site: tuple[Path, str], tmp_path: Path) -> None:
+    """librepo also prints its failures as GLib warnings on fd 2: the user sees one line."""
+    _, url = site
+    config = tmp_path / "config"
+    write_repo_file(config, "fedora.repo", f"[fedora]\nmetalink={url}/missing.xml\n")
+    (config / "treefile.yaml").write_text(TREE)
+    cmd = [sys.executable, "-m", "fedostree", "compose", "tree", str(config / "treefile.yaml")]
+    cmd += ["--repo", str(tmp_path / "repo"), "--cachedir", str(tmp_path / "cache")]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    assert r.returncode == 1
+    assert r.stderr.splitlines() == [
+        f"error: repo 'fedora' (metalink {url}/missing.xml): cannot fetch metadata: "
+        f"Status code: 404 for {url}/missing.xml (IP: 127.0.0.1)"
+    ]

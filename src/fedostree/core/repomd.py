@@ -6,6 +6,7 @@ checksum of repomd.xml is verified before any other file is fetched."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -13,12 +14,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import librepo
+from gi.repository import GLib
 
 from fedostree.core.repofile import RepoConfig
 from fedostree.errors import FedostreeError
 
 METADATA_TYPES = ["primary", "filelists", "group", "group_gz"]
 CONNECT_TIMEOUT = 20  # seconds
+
+log = logging.getLogger(__name__)
+
+
+def _log_librepo_warnings() -> None:
+    """librepo prints a GLib warning for what it also raises (a metalink that cannot be
+    fetched, say); the error we raise says it once, so its warnings go to the debug log."""
+
+    def handler(_domain: str, _level: GLib.LogLevelFlags, message: str, *_data: object) -> None:
+        log.debug("librepo: %s", message)
+
+    levels = GLib.LogLevelFlags.LEVEL_WARNING | GLib.LogLevelFlags.LEVEL_MESSAGE
+    GLib.log_set_handler("librepo", levels, handler)
+
+
+_log_librepo_warnings()
 
 
 @dataclass(frozen=True)
