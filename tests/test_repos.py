@@ -259,6 +259,14 @@ def write_metalink(path: Path, repomd: bytes, first: str, second: str) -> str:
     return path.name
 
 
+def serve_stale_metalink(site: tuple[Path, str], small_repo: Path) -> tuple[str, bytes]:
+    """/metalink.xml with the checksums of another repomd.xml than the mirror serves."""
+    www, url = site
+    stale = (small_repo / "repodata/repomd.xml").read_bytes() + b"\n"
+    write_metalink(www / "metalink.xml", stale, f"{url}/repo", f"{url}/repo")
+    return url, stale
+
+
 @pytest.fixture
 def site(tmp_path: Path, small_repo: Path, http_server: Serve) -> tuple[Path, str]:
     """An HTTP site serving the repository at /repo, with room for metalinks."""
@@ -309,9 +317,7 @@ def test_a_metalink(site: tuple[Path, str], small_repo: Path, tmp_path: Path) ->
 def test_a_metalink_whose_checksum_does_not_match(
     site: tuple[Path, str], small_repo: Path, tmp_path: Path
 ) -> None:
-    www, url = site
-    stale = (small_repo / "repodata/repomd.xml").read_bytes() + b"\n"
-    write_metalink(www / "metalink.xml", stale, f"{url}/repo", f"{url}/repo")
+    url, stale = serve_stale_metalink(site, small_repo)
     config = RepoConfig("linked", tmp_path / "x.repo", metalink=f"{url}/metalink.xml")
     with pytest.raises(FedostreeError) as e:
         fetch_metadata(config, tmp_path / "cache")
@@ -376,9 +382,7 @@ def test_compose_through_a_metalink_with_enabled_0(
 def test_compose_with_a_bad_metalink_checksum_exits_1(
     site: tuple[Path, str], small_repo: Path, tmp_path: Path
 ) -> None:
-    www, url = site
-    stale = (small_repo / "repodata/repomd.xml").read_bytes() + b"\n"
-    write_metalink(www / "metalink.xml", stale, f"{url}/repo", f"{url}/repo")
+    url, _ = serve_stale_metalink(site, small_repo)
     config = tmp_path / "config"
     write_repo_file(config, "fedora.repo", f"[fedora]\nmetalink={url}/metalink.xml\n")
     (config / "treefile.yaml").write_text(TREE)
