@@ -155,7 +155,7 @@ def test_once_composes_what_changed_and_only_that(
     assert sorted(first) == [A, B]
     state = read_json(repo / AUTOBUILD / "state.json")
     repomd = sha256_file(rpms / "repodata/repomd.xml")
-    assert state["repos"] == [{"id": "test-repo", "baseurl": server.url, "repomd": repomd}]
+    assert state["repos"] == [{"id": "test-repo", "url": server.url, "repomd": repomd}]
     latest = read_json(repo / AUTOBUILD / "latest.json")
     assert latest["outcome"] == "success" and latest["exit_code"] == 0
     assert [(t["ref"], t["outcome"]) for t in latest["trees"]] == [

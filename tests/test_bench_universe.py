@@ -20,7 +20,8 @@ from fedostree.bench.plan import Build, plan_builds, spread_bytes, symlinked_dir
 from fedostree.bench.spec import files_path
 from fedostree.bench.universe import TREES, build_rpms, build_universe, universe_path
 from fedostree.core.depsolve import expand_groups, load_comps, load_pool, resolve
-from fedostree.core.repomd import RepoConfig, RepoMetadata
+from fedostree.core.repofile import RepoConfig
+from fedostree.core.repomd import RepoMetadata
 from fedostree.core.rpmfile import header_from_blob, read_header_blob
 from fedostree.errors import CommandError, FedostreeError
 from tests.support.data import SHARED_DATA
@@ -78,7 +79,7 @@ def rpm_query(rpm: Path, *args: str) -> str:
 
 
 def load(path: Path) -> tuple[solv.Pool, object]:
-    meta = RepoMetadata(RepoConfig("baseos", "file:///unused", Path("x")), path, "rev")
+    meta = RepoMetadata(RepoConfig("baseos", Path("x"), ("file:///unused",)), path, "rev")
     return load_pool([meta], "x86_64"), load_comps([meta])
 
 

@@ -13,7 +13,8 @@ import solv
 
 from fedostree.core import depsolve
 from fedostree.core.depsolve import Package
-from fedostree.core.repomd import RepoConfig, RepoMetadata
+from fedostree.core.repofile import RepoConfig
+from fedostree.core.repomd import RepoMetadata
 from fedostree.errors import ConfigError, FedostreeError, ResolveError
 from tests.support.data import SHARED_DATA
 from tests.support.rpms import Pkg, make_repo
@@ -22,7 +23,7 @@ BASEOS = SHARED_DATA / "centos-stream-9/baseos-2022-02"
 
 
 def metadata(repo_id: str, path: Path) -> RepoMetadata:
-    return RepoMetadata(RepoConfig(repo_id, "file:///unused", Path("x")), path, "rev")
+    return RepoMetadata(RepoConfig(repo_id, Path("x"), ("file:///unused",)), path, "rev")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_core_and_kernel(baseos) -> None:
     for p in packages:
         assert len(p.sha256) == 64 and int(p.sha256, 16) >= 0
         assert p.location.startswith("Packages/") and p.location.endswith(".rpm")
-        assert (p.repo_id, p.baseurl) == ("baseos", "file:///unused")
+        assert (p.repo_id, p.repo.baseurls) == ("baseos", ("file:///unused",))
     kernel = next(p for p in packages if p.name == "kernel")
     assert kernel.nevra == "kernel-5.14.0-55.el9.x86_64"
     assert sum(p.install_size for p in packages) // 2**20 == 751

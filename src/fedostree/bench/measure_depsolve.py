@@ -18,7 +18,8 @@ from pathlib import Path
 from fedostree.bench.results import Sample
 from fedostree.bench.tools import fresh_dir, run, stopwatch
 from fedostree.core import depsolve
-from fedostree.core.repomd import RepoConfig, RepoMetadata
+from fedostree.core.repofile import RepoConfig
+from fedostree.core.repomd import RepoMetadata
 from fedostree.errors import FedostreeError
 
 DATA = Path("/work/shared/data/centos-stream-9")
@@ -37,7 +38,7 @@ class Timings:
 
 def local_metadata(repo_id: str, path: Path) -> RepoMetadata:
     """Metadata read in place (the data is read-only and has no packages to fetch)."""
-    return RepoMetadata(RepoConfig(repo_id, path.as_uri(), path), path, repo_id)
+    return RepoMetadata(RepoConfig(repo_id, path, (path.as_uri(),)), path, repo_id)
 
 
 def all_metadata(data: Path) -> list[RepoMetadata]:

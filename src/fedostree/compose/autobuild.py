@@ -29,10 +29,11 @@ from typing import NoReturn
 from fedostree.compose import autobuild_record as rec
 from fedostree.compose.autobuild_record import RepoKey, RepoPoll, RunLog, RunReport, State
 from fedostree.compose.autobuild_record import TreeResult as TreeResult
-from fedostree.compose.pipeline import BASEARCH, ComposeOptions, Session, compose_tree
+from fedostree.compose.pipeline import ComposeOptions, Session, compose_tree, repo_configs
 from fedostree.compose.products import Products, expand_treefiles, load_products
 from fedostree.core import ostree as ot
-from fedostree.core.repomd import RepoConfig, fetch_revision, load_repo_configs
+from fedostree.core.repofile import RepoConfig
+from fedostree.core.repomd import fetch_revision
 from fedostree.errors import ConfigError, FedostreeError, ResolveError
 from fedostree.model.treefile import Treefile
 
@@ -137,11 +138,10 @@ def load_plan(products_path: Path) -> Plan:
     configs: dict[RepoKey, RepoConfig] = {}
     uses: dict[str, list[RepoKey]] = {}
     for tf in treefiles:
-        variables = {"releasever": tf.releasever or "", "basearch": BASEARCH}
-        found = load_repo_configs(tf.repos, tf.repo_dirs, variables, where=str(tf.path))
-        uses[tf.ref] = [RepoKey(c.id, c.baseurl) for c in found]
+        found = repo_configs(tf)
+        uses[tf.ref] = [RepoKey(c.id, c.location) for c in found]
         for config in found:
-            configs.setdefault(RepoKey(config.id, config.baseurl), config)
+            configs.setdefault(RepoKey(config.id, config.location), config)
     return Plan(
         products, treefiles, uses, list(configs.values()), inputs_digest(products, treefiles)
     )
@@ -160,7 +160,7 @@ def poll_repos(configs: Sequence[RepoConfig], cachedir: Path, state: State) -> l
     """Fetch each repository's repomd.xml alone; an unreachable one carries its error."""
     polls = []
     for config in configs:
-        key = RepoKey(config.id, config.baseurl)
+        key = RepoKey(config.id, config.location)
         try:
             polls.append(RepoPoll(key, fetch_revision(config, cachedir), state.repos.get(key)))
         except FedostreeError as e:
@@ -170,7 +170,7 @@ def poll_repos(configs: Sequence[RepoConfig], cachedir: Path, state: State) -> l
 
 def change_reasons(plan: Plan, state: State, polls: Sequence[RepoPoll], repo: Path) -> list[str]:
     """Why this run composes; empty when nothing changed since the last successful run."""
-    reasons = [f"repo '{p.key.id}' ({p.key.baseurl})" for p in polls if p.changed]
+    reasons = [f"repo '{p.key.id}' ({p.key.url})" for p in polls if p.changed]
     if plan.digest != state.inputs:
         reasons.append(f"products {plan.products.path}")
     reasons += [f"{ref} is not published" for ref in unpublished_refs(repo, plan.uses)]

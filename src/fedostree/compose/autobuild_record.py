@@ -3,7 +3,8 @@
 
     lock          flock'ed (non-blocking) by the running autobuilder, holding its pid
     state.json    {"version": 1, "inputs": DIGEST,
-                   "repos": [{"id", "baseurl", "repomd"}]}   repomd: sha256 of repomd.xml
+                   "repos": [{"id", "url", "repomd"}]}   repomd: sha256 of repomd.xml
+                  url: the baseurls, or "metalink URL" / "mirrorlist URL"
     latest.json   the last run: {"run", "started", "ended", "outcome", "exit_code", "log",
                    "products", "changes", "repos": [...], "trees": [...], "errors": [...]}
     runs/ID.log   one log per run; ID is its start, YYYYMMDDTHHMMSSZ (-N if taken)
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 class RepoKey(NamedTuple):
     id: str
-    baseurl: str
+    url: str  # RepoConfig.location: the same id with other URLs is another repository
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class RepoPoll:
         return self.checksum is not None and self.checksum != self.previous
 
     def describe(self) -> str:
-        where = f"repo '{self.key.id}' ({self.key.baseurl})"
+        where = f"repo '{self.key.id}' ({self.key.url})"
         if self.error:
             return f"polled {where}: unreachable: {self.error}"
         change = "unchanged" if not self.changed else f"changed from {self.previous or 'none'}"
@@ -276,7 +277,7 @@ def load_state(repo: Path) -> State:
     path = autobuild_dir(repo) / "state.json"
     try:
         doc = json.loads(path.read_text())
-        repos = {RepoKey(r["id"], r["baseurl"]): str(r["repomd"]) for r in doc["repos"]}
+        repos = {RepoKey(r["id"], _url(r)): str(r["repomd"]) for r in doc["repos"]}
         return State(doc.get("inputs"), repos)
     except FileNotFoundError:
         return State()
@@ -285,8 +286,13 @@ def load_state(repo: Path) -> State:
         return State()
 
 
+def _url(entry: dict[str, Any]) -> str:
+    """A state written before metalinks were read named the repository by its baseurl."""
+    return str(entry["url"] if "url" in entry else entry["baseurl"])
+
+
 def save_state(repo: Path, state: State) -> None:
-    repos = [{"id": k.id, "baseurl": k.baseurl, "repomd": v} for k, v in state.repos.items()]
+    repos = [{"id": k.id, "url": k.url, "repomd": v} for k, v in state.repos.items()]
     doc = {"version": STATE_VERSION, "inputs": state.inputs, "repos": repos}
     _write_atomic(autobuild_dir(repo) / "state.json", json.dumps(doc, indent=2) + "\n")
 
@@ -339,7 +345,7 @@ def _iso(t: float) -> str:
 def _poll_json(p: RepoPoll) -> dict[str, Any]:
     return {
         "id": p.key.id,
-        "baseurl": p.key.baseurl,
+        "url": p.key.url,
         "repomd": p.checksum,
         "previous": p.previous,
         "changed": p.changed,

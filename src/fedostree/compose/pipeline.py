@@ -29,7 +29,8 @@ from fedostree.core.download import download_packages
 from fedostree.core.ostree import OSTree
 from fedostree.core.pkgcache import CachedPackage, PackageCache, cache_ref
 from fedostree.core.progress import Progress
-from fedostree.core.repomd import RepoMetadata, fetch_metadata, load_repo_configs
+from fedostree.core.repofile import RepoConfig, load_repo_configs, repo_variables
+from fedostree.core.repomd import RepoMetadata, fetch_metadata
 from fedostree.core.rpmdb import write_rpmdb
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import validate_for_compose
@@ -66,7 +67,9 @@ class Session:
     """What several composes in one run share: the repositories and their metadata."""
 
     options: ComposeOptions
-    _metadata: dict[tuple[str, ...], tuple[solv.Pool, libcomps.Comps]] = field(default_factory=dict)
+    _metadata: dict[tuple[RepoConfig, ...], tuple[solv.Pool, libcomps.Comps]] = field(
+        default_factory=dict
+    )
     _out_repo: OSTree.Repo | None = None
     _build_repo: OSTree.Repo | None = None
     _signer: Signer | None = None
@@ -100,13 +103,18 @@ class Session:
         return self._signer
 
     def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
-        key = (*tf.repos, str(tf.releasever))
+        """Trees whose repositories resolve to the same URLs share one pool."""
+        key = tuple(repo_configs(tf))
         if key not in self._metadata:
-            variables = {"releasever": tf.releasever or "", "basearch": BASEARCH}
-            configs = load_repo_configs(tf.repos, tf.repo_dirs, variables, where=str(tf.path))
-            metas = [fetch_metadata(c, self.options.cachedir) for c in configs]
+            metas = [fetch_metadata(c, self.options.cachedir) for c in key]
             self._metadata[key] = (depsolve.load_pool(metas, BASEARCH), depsolve.load_comps(metas))
         return self._metadata[key]
+
+
+def repo_configs(tf: Treefile) -> list[RepoConfig]:
+    """The treefile's repositories from the .repo files beside it, variables substituted."""
+    variables = repo_variables(BASEARCH, tf.releasever, tf.repovars, where=str(tf.path))
+    return load_repo_configs(tf.repos, (), tf.repo_dirs, variables, where=str(tf.path))
 
 
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:

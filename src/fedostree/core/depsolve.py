@@ -13,6 +13,7 @@ from pathlib import Path
 import libcomps
 import solv
 
+from fedostree.core.repofile import RepoConfig
 from fedostree.core.repomd import RepoMetadata
 from fedostree.errors import ConfigError, FedostreeError, ResolveError
 
@@ -29,9 +30,9 @@ class Package:
     release: str
     arch: str
     sha256: str
-    location: str  # relative to the repository's baseurl
+    location: str  # relative to the repository's root (each of its mirrors)
     repo_id: str
-    baseurl: str
+    repo: RepoConfig  # where to download it from
     download_size: int
     install_size: int
 
@@ -239,7 +240,7 @@ def _package(s: solv.XSolvable) -> Package:
         sha256=chksum.hex(),
         location=s.lookup_location()[0],
         repo_id=meta.config.id,
-        baseurl=meta.config.baseurl,
+        repo=meta.config,
         download_size=s.lookup_num(solv.SOLVABLE_DOWNLOADSIZE),
         install_size=s.lookup_num(solv.SOLVABLE_INSTALLSIZE),
     )

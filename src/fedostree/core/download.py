@@ -14,6 +14,8 @@ import librepo
 
 from fedostree.core.depsolve import Package
 from fedostree.core.progress import Progress
+from fedostree.core.repofile import RepoConfig
+from fedostree.core.repomd import librepo_message, remote_handle
 from fedostree.errors import FedostreeError
 
 PARALLEL = 8
@@ -51,7 +53,7 @@ def _fetch(packages: Sequence[Package], paths: dict[str, Path], cachedir: Path) 
         with Progress(
             "Downloading", total=sum(p.download_size for p in packages), unit="bytes"
         ) as bar:
-            handles: dict[str, librepo.Handle] = {}
+            handles: dict[RepoConfig, librepo.Handle] = {}
             targets = [_target(p, staging, bar, failures, handles) for p in packages]
             try:
                 librepo.download_packages(targets, failfast=True)
@@ -83,13 +85,11 @@ def _download_error(
     return FedostreeError(f"download failed: {e.args[1] if len(e.args) > 1 else e}")
 
 
-def _handle(baseurl: str) -> librepo.Handle:
-    """One handle per repository, so librepo bounds the parallel downloads to each."""
-    handle = librepo.Handle()
-    handle.setopt(librepo.LRO_REPOTYPE, librepo.LR_YUMREPO)
-    handle.setopt(librepo.LRO_URLS, [baseurl])
+def _handle(repo: RepoConfig) -> librepo.Handle:
+    """One handle per repository, so librepo bounds the parallel downloads to each and
+    fetches its metalink or mirrorlist once; a failing mirror is skipped for the next."""
+    handle = remote_handle(repo)
     handle.setopt(librepo.LRO_MAXPARALLELDOWNLOADS, PARALLEL)
-    handle.setopt(librepo.LRO_CONNECTTIMEOUT, 20)
     return handle
 
 
@@ -98,11 +98,11 @@ def _target(
     staging: Path,
     bar: Progress,
     failures: dict[str, str],
-    handles: dict[str, librepo.Handle],
+    handles: dict[RepoConfig, librepo.Handle],
 ) -> librepo.PackageTarget:
-    if pkg.baseurl not in handles:
-        handles[pkg.baseurl] = _handle(pkg.baseurl)
-    handle = handles[pkg.baseurl]
+    if pkg.repo not in handles:
+        handles[pkg.repo] = _handle(pkg.repo)
+    handle = handles[pkg.repo]
     done = {"n": 0}
 
     def progress(_data: object, _total: float, now: float) -> int:
@@ -110,8 +110,8 @@ def _target(
         done["n"] = int(now)
         return librepo.CB_OK
 
-    def mirror_failure(_data: object, message: str, _url: str) -> int:
-        failures[pkg.nevra] = " ".join(message.split())
+    def mirror_failure(_data: object, message: str, url: str) -> int:
+        failures[pkg.nevra] = librepo_message(message, url)
         return librepo.CB_OK
 
     return librepo.PackageTarget(

@@ -1,29 +1,42 @@
-"""rpm-md repository metadata: the `.repo` files that name repositories, and fetching
-their metadata with librepo (checksums verified) into a cache keyed by repomd.xml."""
+"""rpm-md repository metadata, fetched with librepo into a cache keyed by repomd.xml's
+sha256. librepo does the mirror work: a list of baseurls is a list of mirrors, a metalink
+or a mirrorlist names more, a dead mirror is skipped for the next one, and a metalink's
+checksum of repomd.xml is verified before any other file is fetched."""
 
 from __future__ import annotations
 
-import configparser
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import librepo
+from gi.repository import GLib
 
-from fedostree.errors import ConfigError, FedostreeError
+from fedostree.core.repofile import RepoConfig
+from fedostree.errors import FedostreeError
 
 METADATA_TYPES = ["primary", "filelists", "group", "group_gz"]
+CONNECT_TIMEOUT = 20  # seconds
+
+log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RepoConfig:
-    id: str
-    baseurl: str
-    source: Path  # the .repo file that defines it
+def _log_librepo_warnings() -> None:
+    """librepo prints a GLib warning for what it also raises (a metalink that cannot be
+    fetched, say); the error we raise says it once, so its warnings go to the debug log."""
+
+    def handler(_domain: str, _level: GLib.LogLevelFlags, message: str, *_data: object) -> None:
+        log.debug("librepo: %s", message)
+
+    levels = GLib.LogLevelFlags.LEVEL_WARNING | GLib.LogLevelFlags.LEVEL_MESSAGE
+    GLib.log_set_handler("librepo", levels, handler)
+
+
+_log_librepo_warnings()
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,11 @@ class RepoMetadata:
     config: RepoConfig
     path: Path  # local directory holding repodata/
     revision: str  # sha256 of repomd.xml: changes whenever the repository does
+
+    @property
+    def lockfile_only(self) -> bool:
+        """From lockfile-repos: only packages a lockfile pins may come from it."""
+        return self.config.lockfile_only
 
     def files(self) -> dict[str, Path]:
         """The local paths of the metadata files, by type (primary, filelists, group, ...)."""
@@ -42,47 +60,6 @@ class RepoMetadata:
         handle.setopt(librepo.LRO_YUMDLIST, METADATA_TYPES)
         paths = handle.perform().getinfo(librepo.LRR_YUM_REPO)
         return {k: Path(v) for k, v in paths.items() if k in METADATA_TYPES and v}
-
-
-def load_repo_configs(
-    names: Iterable[str], dirs: Iterable[Path], variables: Mapping[str, str], where: str
-) -> list[RepoConfig]:
-    """Find each named repository in the `*.repo` files of dirs, in the order named."""
-    available: dict[str, RepoConfig] = {}
-    for d in dirs:
-        for repo_file in sorted(Path(d).glob("*.repo")):
-            for config in _parse_repo_file(repo_file, variables):
-                available.setdefault(config.id, config)
-    out = []
-    for i, name in enumerate(names):
-        if name not in available:
-            searched = ", ".join(str(d) for d in dirs)
-            raise ConfigError(
-                f"{where}: repos[{i}]: '{name}' is not defined in any *.repo file in {searched}"
-            )
-        out.append(available[name])
-    return out
-
-
-def _parse_repo_file(path: Path, variables: Mapping[str, str]) -> list[RepoConfig]:
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path)
-    except configparser.Error as e:
-        raise ConfigError(f"{path}: not a valid .repo file: {e.message}") from e
-    out = []
-    for section in parser.sections():
-        baseurl = parser[section].get("baseurl", "").split()
-        if not baseurl:
-            raise ConfigError(f"{path}: [{section}]: baseurl: missing")
-        out.append(RepoConfig(section, _substitute(baseurl[0], variables), path))
-    return out
-
-
-def _substitute(text: str, variables: Mapping[str, str]) -> str:
-    for name, value in variables.items():
-        text = text.replace("${" + name + "}", value).replace("$" + name, value)
-    return text
 
 
 def fetch_metadata(config: RepoConfig, cachedir: Path) -> RepoMetadata:
@@ -111,31 +88,66 @@ def fetch_revision(config: RepoConfig, cachedir: Path) -> str:
         shutil.rmtree(staged, ignore_errors=True)
 
 
-def _download(config: RepoConfig, cachedir: Path, *, only_repomd: bool) -> Path:
-    """Download into a fresh staging directory under cachedir; librepo verifies checksums."""
-    cachedir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".repo-", dir=cachedir))
+def remote_handle(config: RepoConfig) -> librepo.Handle:
+    """A librepo handle on the repository's mirrors, as libdnf sets one up: the baseurls
+    first, then the mirrors of the metalink or mirrorlist (fetched by librepo)."""
     handle = librepo.Handle()
     handle.setopt(librepo.LRO_REPOTYPE, librepo.LR_YUMREPO)
-    handle.setopt(librepo.LRO_URLS, [config.baseurl])
+    if config.baseurls:
+        handle.setopt(librepo.LRO_URLS, list(config.baseurls))
+    if config.metalink:
+        handle.setopt(librepo.LRO_METALINKURL, config.metalink)
+    if config.mirrorlist:
+        handle.setopt(librepo.LRO_MIRRORLISTURL, config.mirrorlist)
+    handle.setopt(librepo.LRO_CONNECTTIMEOUT, CONNECT_TIMEOUT)
+    return handle
+
+
+def _download(config: RepoConfig, cachedir: Path, *, only_repomd: bool) -> Path:
+    """Download into a fresh staging directory under cachedir; librepo verifies checksums
+    (repomd.xml against the metalink's, the other files against repomd.xml's)."""
+    cachedir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".repo-", dir=cachedir))
+    failures: list[str] = []
+    handle = remote_handle(config)
     handle.setopt(librepo.LRO_DESTDIR, str(staging))
     handle.setopt(librepo.LRO_CHECKSUM, True)
     handle.setopt(librepo.LRO_YUMDLIST, [] if only_repomd else METADATA_TYPES)
-    handle.setopt(librepo.LRO_CONNECTTIMEOUT, 20)
-    handle.setopt(librepo.LRO_MAXMIRRORTRIES, 1)
+    handle.setopt(librepo.LRO_HMFCB, _record_failure(config, failures))
     try:
         handle.perform()
     except librepo.LibrepoException as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise FedostreeError(
-            f"repo '{config.id}' ({config.baseurl}): cannot fetch metadata: {_librepo_message(e)}"
+            f"repo '{config.id}' ({config.location}): cannot fetch metadata: "
+            f"{_explain(e, failures)}"
         ) from e
     return staging
 
 
-def _librepo_message(e: librepo.LibrepoException) -> str:
-    args = e.args
-    return str(args[1] if len(args) > 1 else args[0]).strip()
+def _record_failure(config: RepoConfig, failures: list[str]) -> object:
+    """librepo's callback for each mirror that failed: what it said, and where."""
+
+    def record(_data: object, message: str, url: str, what: str) -> int:
+        if config.metalink and what == "repomd.xml" and "checksum" in message:
+            message = f"does not match the metalink's checksum: {message}"
+        failures.append(librepo_message(message, url))
+        return int(librepo.CB_OK)
+
+    return record
+
+
+def _explain(e: librepo.LibrepoException, failures: list[str]) -> str:
+    """librepo's own message only says all mirrors were tried; each mirror's says why."""
+    return "; ".join(dict.fromkeys(failures)) or librepo_message(
+        e.args[1] if len(e.args) > 1 else e
+    )
+
+
+def librepo_message(message: object, url: str = "") -> str:
+    """One line; prefixed by the URL when librepo's message does not name it already."""
+    text = " ".join(str(message).split())
+    return f"{url}: {text}" if url and url not in text else text
 
 
 def _replace_dir(staged: Path, dest: Path) -> None:
