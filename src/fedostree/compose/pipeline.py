@@ -10,7 +10,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import libcomps
@@ -21,16 +21,18 @@ from fedostree.compose import postprocess as pp
 from fedostree.compose.checks import run_checks
 from fedostree.compose.publish import Signer, candidate_ref, promote, stage_candidate
 from fedostree.compose.results import CommitResults, load_results, record_results
-from fedostree.core import depsolve
+from fedostree.core import depsolve, resolve
 from fedostree.core import ostree as ot
 from fedostree.core.assemble import checkout_packages, run_scriptlets
 from fedostree.core.depsolve import Package
 from fedostree.core.download import download_packages
 from fedostree.core.ostree import OSTree
+from fedostree.core.pinning import lockfile_for
 from fedostree.core.pkgcache import CachedPackage, PackageCache, cache_ref
 from fedostree.core.progress import Progress
 from fedostree.core.repomd import RepoMetadata, fetch_metadata, load_repo_configs
 from fedostree.core.rpmdb import write_rpmdb
+from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import validate_for_compose
 
@@ -42,8 +44,9 @@ BASEARCH = os.uname().machine
 class ComposeOptions:
     repo: Path
     cachedir: Path
-    lockfile: Path | None = None
+    lockfile: Lockfile | None = None  # --lockfile, merged in order
     write_lockfile_to: Path | None = None
+    lockfile_strict: bool = False  # only locked packages may be installed
     force: bool = False
     gpg_sign: str | None = None  # key id: sign published commits and the summary
     gpg_homedir: Path | None = None
@@ -100,11 +103,18 @@ class Session:
         return self._signer
 
     def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
-        key = (*tf.repos, str(tf.releasever))
+        """The treefile's repositories in one pool, and `lockfile-repos` when there is a
+        lockfile (rpm-ostree fetches them only then)."""
+        lockfile_repos = [r for r in tf.lockfile_repos if r not in tf.repos]
+        if self.options.lockfile is None:
+            lockfile_repos = []
+        key = (*tf.repos, "|", *lockfile_repos, str(tf.releasever))
         if key not in self._metadata:
             variables = {"releasever": tf.releasever or "", "basearch": BASEARCH}
-            configs = load_repo_configs(tf.repos, tf.repo_dirs, variables, where=str(tf.path))
+            names = [*tf.repos, *lockfile_repos]
+            configs = load_repo_configs(names, tf.repo_dirs, variables, where=str(tf.path))
             metas = [fetch_metadata(c, self.options.cachedir) for c in configs]
+            metas = [replace(m, lockfile_only=m.config.id in lockfile_repos) for m in metas]
             self._metadata[key] = (depsolve.load_pool(metas, BASEARCH), depsolve.load_comps(metas))
         return self._metadata[key]
 
@@ -188,14 +198,16 @@ def _unchanged(
 
 
 def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
+    """The treefile's package set, pinned by the lockfile if there is one; what the
+    treefile gets wrong is refused before any metadata is fetched."""
+    opts = session.options
+    resolve.check_treefile_request(tf, opts.lockfile)
     pool, comps = session.metadata_for(tf)
-    lock = depsolve.read_lockfile(session.options.lockfile) if session.options.lockfile else None
-    specs = depsolve.expand_groups(comps, tf.packages)
-    packages = depsolve.resolve(pool, specs, exclude=tf.exclude_packages, lock=lock)
-    if lock:
-        depsolve.check_lock_digests(packages, lock)
-    if session.options.write_lockfile_to:
-        depsolve.write_lockfile(session.options.write_lockfile_to, packages)
+    request = resolve.request_for(tf, comps, opts.lockfile, opts.lockfile_strict)
+    packages = resolve.resolve(pool, request)
+    if opts.write_lockfile_to:
+        repos = [repo.appdata for repo in pool.repos_iter()]
+        write_lockfile(opts.write_lockfile_to, lockfile_for(packages, repos))
     return packages
 
 
