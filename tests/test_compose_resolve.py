@@ -82,7 +82,7 @@ def test_a_package_both_listed_and_excluded(tmp_path: Path, two_hellos: Path) ->
             ["--write-lockfile-to", "nosuch/lock.json"],
             "--write-lockfile-to nosuch/lock.json: no such directory",
         ),
-        (["--lockfile", "nosuch.json"], "nosuch.json: no such lockfile"),
+        (["--lockfile", "nosuch.json"], "nosuch.json: no such file"),
     ],
 )
 def test_bad_lockfile_options(

@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fedostree.errors import ConfigError
+from fedostree.model.document import Format, read_document, write_document
 
-FORMATS = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}
+FORMATS: dict[str, Format] = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}
 _EVR = re.compile(r"(?:\d+:)?[^\s:-]+-[^\s:-]+")
 _ARCH = re.compile(r"\w+")
 _DIGEST = re.compile(r"[a-z0-9]+:[0-9a-f]+")
@@ -111,17 +108,7 @@ def read_lockfile(path: Path) -> Lockfile:
 
 
 def write_lockfile(path: Path, lock: Lockfile) -> None:
-    """Written to a temporary file beside it and renamed: readers see all of it or none."""
-    text = json.dumps(lock.to_json(), indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_document(path, json.dumps(lock.to_json(), indent=2) + "\n")
 
 
 def rfc3339(timestamp: float) -> str:
@@ -142,17 +129,7 @@ def _read_document(path: Path) -> Any:
     kind = FORMATS.get(path.suffix)
     if kind is None:
         raise ConfigError(f"{path}: unknown lockfile format (expected .json, .yaml or .yml)")
-    try:
-        text = path.read_text()
-        return json.loads(text) if kind == "JSON" else yaml.safe_load(text)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such lockfile") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not a text file: {e.reason} at byte {e.start}") from e
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path}: not valid {kind}: {str(e).splitlines()[0]}") from e
+    return read_document(path, kind)
 
 
 def parse_lockfile(data: Any, path: Path) -> Lockfile:
