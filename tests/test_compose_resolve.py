@@ -159,3 +159,32 @@ def test_compose_pinned_by_a_lockfile_and_overrides(tmp_path: Path, two_hellos: 
     assert r.exit_code == 0, r.stderr
     assert f"{REF}: committed 1.1 " in r.stdout
     assert hello_in_commit(tmp_path) == "2.10"
+
+
+def test_lockfile_repos_are_fetched_and_used_only_for_locked_packages(
+    tmp_path: Path, two_hellos: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Fedora CoreOS's `lockfile-repos: [fedora-coreos-pool]`: the pool is fetched only
+    with a lockfile, and gives only the packages the lockfile locks."""
+    root = tmp_path_factory.mktemp("pool")
+    hello = dataclasses.replace(demo_packages()[0], version="2.12")
+    pool = make_repo(
+        root / "repo", [hello, dataclasses.replace(hello, name="unlocked")], root / "w"
+    )
+    tf = treefile(tmp_path, two_hellos, "lockfile-repos: [pool]\n", packages="[hello]")
+    (tf.parent / "pool.repo").write_text(f"[pool]\nbaseurl={pool.as_uri()}\ngpgcheck=0\n")
+    r = compose(tf, tmp_path)
+    assert r.exit_code == 0, r.stderr
+    assert hello_in_commit(tmp_path) == "2.11"
+    assert sorted(p.name for p in (tmp_path / "cache/repos").iterdir()) == ["test-repo"]
+
+    lock = tmp_path / "lock.json"
+    lock.write_text(json.dumps({"packages": {"hello": {"evra": "2.12-1.x86_64"}}}))
+    r = compose(tf, tmp_path, "--lockfile", lock)
+    assert r.exit_code == 0, r.stderr
+    assert hello_in_commit(tmp_path) == "2.12"
+    tf.write_text(tf.read_text().replace("[hello]", "[hello, unlocked]"))
+    r = compose(tf, tmp_path, "--lockfile", lock)
+    assert error_message(r, 1) == (
+        "packages: 'unlocked' not found: not locked, and pool is in lockfile-repos"
+    )

@@ -46,6 +46,9 @@ def hide_excluded(pool: solv.Pool, names: Iterable[str]) -> dict[int, Hidden]:
 def hide_for_lock(pool: solv.Pool, lock: Lockfile, *, strict: bool) -> dict[int, Hidden]:
     """Everything the lockfile rules out, after checking that every entry matches a
     package some repository has."""
+    lockfile_repos = any(r.appdata.lockfile_only for r in pool.repos_iter())
+    if not (lock.packages or strict or lockfile_repos):
+        return {}
     locked = locked_solvables(pool, lock)
     hidden: dict[int, Hidden] = {}
     for s in pool.solvables_iter():
