@@ -13,8 +13,10 @@ import solv
 from fedostree.core.depsolve import load_comps
 from fedostree.core.resolve import Request, check_treefile_request, request_for, resolve
 from fedostree.errors import ConfigError, ResolveError
-from fedostree.model.package_spec import spec_problem
+from fedostree.model.package_spec import check_package_names, check_package_specs, spec_problem
 from fedostree.model.treefile import RepoPackages, Treefile
+from fedostree.model.treefile_load import load_treefile
+from tests.support.data import SHARED_DATA
 from tests.support.resolve_repos import build_resolve_repos, local_metadata, pool_of
 
 TREEFILE = Path("/config/treefile.yaml")
@@ -125,6 +127,33 @@ def test_malformed_specs_are_refused_before_fetching(spec: str, problem: str) ->
         check_treefile_request(tf, None)
     assert str(info.value) == f"{TREEFILE}: packages: '{spec}': {problem}"
     assert info.value.exit_code == 2
+
+
+def test_the_real_treefiles_specs_are_all_specs() -> None:
+    """Every package key of the historical and upstream treefiles in data/ (Fedora CoreOS,
+    Silverblue and its siblings, fedora-atomic) passes the checks made before fetching."""
+    checked = 0
+    for path in sorted((SHARED_DATA / "treefiles").rglob("*.[jy]*")):
+        if "lock" in path.name or "products" in path.name:
+            continue
+        try:
+            tf = load_treefile(path)
+        except ConfigError:
+            continue  # a fragment that is not a whole treefile, or a key it refuses
+        check_package_specs(tf.packages, str(path))
+        check_package_names(tf.exclude_packages, str(path))
+        for rp in tf.repo_packages:
+            check_package_specs(rp.packages, str(path))
+        checked += 1
+    assert checked >= 30
+
+
+@pytest.mark.parametrize("name", ["python3 >= 3", "python*", "/usr/bin/python3", "@core"])
+def test_exclude_packages_takes_names(name: str) -> None:
+    tf = Treefile(TREEFILE, repos=("main",), packages=("foo",), exclude_packages=("a", name))
+    with pytest.raises(ConfigError) as info:
+        check_treefile_request(tf, None)
+    assert str(info.value) == f"{TREEFILE}: exclude-packages: '{name}': expected a package name"
 
 
 # --- repo-packages -------------------------------------------------------------------------

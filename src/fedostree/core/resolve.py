@@ -27,7 +27,7 @@ from fedostree.core.pinning import Hidden, hide_excluded, hide_for_lock
 from fedostree.core.selection import in_repo, select_spec
 from fedostree.errors import ConfigError, ResolveError
 from fedostree.model.lockfile import Lockfile
-from fedostree.model.package_spec import check_package_specs, is_group
+from fedostree.model.package_spec import check_package_names, check_package_specs, is_group
 from fedostree.model.treefile import RepoPackages, Treefile
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def check_treefile_request(tf: Treefile, lock: Lockfile | None) -> None:
     `repo-packages` repository the treefile does not use, a package both asked for and
     excluded (rpm-ostree: "a fatal error")."""
     check_package_specs(tf.packages, f"{tf.path}: packages")
-    check_package_specs(tf.exclude_packages, f"{tf.path}: exclude-packages")
+    check_package_names(tf.exclude_packages, f"{tf.path}: exclude-packages")
     repos = (*tf.repos, *(tf.lockfile_repos if lock else ()))
     for i, rp in enumerate(tf.repo_packages):
         if rp.repo not in repos:

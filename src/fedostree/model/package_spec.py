@@ -14,6 +14,7 @@ from fedostree.errors import ConfigError
 OPERATORS = ("<", "<=", "=", "==", ">=", ">")
 _RELATION = re.compile(r"(?P<name>[^\s<>=!]+)\s*(?P<op>[<>=!]+)\s*(?P<evr>[^\s<>=!]+)")
 _OPERATOR_CHARS = re.compile(r"[<>=!]")
+_NAME = re.compile(r"[^\s/@<>=!*?\[\]]+")
 FORMS = "NAME, NAME.ARCH, NAME-[EPOCH:]VERSION[-RELEASE][.ARCH], /PATH, @GROUP or 'NAME OP VERSION'"
 
 
@@ -43,6 +44,13 @@ def check_package_specs(specs: Iterable[str], where: str) -> None:
         problem = spec_problem(spec)
         if problem is not None:
             raise ConfigError(f"{where}: '{spec}': {problem}")
+
+
+def check_package_names(names: Iterable[str], where: str) -> None:
+    """`exclude-packages` takes names, as rpm-ostree matches them: exactly."""
+    for name in names:
+        if not _NAME.fullmatch(name):
+            raise ConfigError(f"{where}: '{name}': expected a package name")
 
 
 def is_path(spec: str) -> bool:
