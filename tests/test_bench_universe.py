@@ -19,9 +19,10 @@ from fedostree.bench.metadata import DEP_KINDS, RealPackage, load_packages, open
 from fedostree.bench.plan import Build, plan_builds, spread_bytes, symlinked_dirs
 from fedostree.bench.spec import files_path
 from fedostree.bench.universe import TREES, build_rpms, build_universe, universe_path
-from fedostree.core.depsolve import expand_groups, load_comps, load_pool, resolve
+from fedostree.core.depsolve import expand_groups, load_comps, load_pool
 from fedostree.core.repofile import RepoConfig
 from fedostree.core.repomd import RepoMetadata
+from fedostree.core.resolve import Request, resolve
 from fedostree.core.rpmfile import header_from_blob, read_header_blob
 from fedostree.errors import CommandError, FedostreeError
 from tests.support.data import SHARED_DATA
@@ -90,8 +91,8 @@ def load(path: Path) -> tuple[solv.Pool, object]:
 def test_depsolve_picks_the_real_package_set(synth: Path, tree: str) -> None:
     real_pool, real_comps = load(SOURCE)
     synth_pool, synth_comps = load(synth)
-    real = resolve(real_pool, expand_groups(real_comps, TREES[tree]))
-    synthesized = resolve(synth_pool, expand_groups(synth_comps, TREES[tree]))
+    real = resolve(real_pool, Request(tuple(expand_groups(real_comps, TREES[tree]))))
+    synthesized = resolve(synth_pool, Request(tuple(expand_groups(synth_comps, TREES[tree]))))
     assert {p.nevra for p in synthesized} == {p.nevra for p in real}
     assert 300 <= len(real) <= 470
 

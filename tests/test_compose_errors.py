@@ -115,7 +115,7 @@ def test_missing_package(tmp_path: Path, errors_repo: Path) -> None:
     treefile, before = baseline(tmp_path, errors_repo.as_uri())
     with_packages(treefile, "nosuch-package", "hello")
     r = compose(treefile, tmp_path)
-    assert error_message(r, 1) == "packages not found: nosuch-package"
+    assert error_message(r, 1) == "packages: 'nosuch-package' not found in any repository"
     assert r.stdout == ""
     assert_untouched(tmp_path, before)
 
@@ -298,12 +298,17 @@ def test_debug_shows_the_traceback(tmp_path: Path, errors_repo: Path) -> None:
     args += ("--cachedir", tmp_path / "cache")
     r = run(*args)
     assert "Traceback" not in r.stderr
-    assert error_message(r, 1) == "packages not found: nosuch-package"
+    assert error_message(r, 1) == "packages: 'nosuch-package' not found in any repository"
     r = run("--debug", *args)
     assert r.exit_code == 1
     assert "Traceback (most recent call last):" in r.stderr
-    assert "fedostree.errors.ResolveError: packages not found: nosuch-package" in r.stderr
-    assert r.stderr.splitlines()[-1] == "error: packages not found: nosuch-package"
+    assert (
+        "fedostree.errors.ResolveError: packages: 'nosuch-package' not found in any repository"
+        in r.stderr
+    )
+    assert (
+        r.stderr.splitlines()[-1] == "error: packages: 'nosuch-package' not found in any repository"
+    )
 
 
 def test_debug_shows_the_traceback_of_a_scriptlet_failure(tmp_path: Path, errors_repo) -> None:

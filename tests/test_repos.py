@@ -17,6 +17,7 @@ from fedostree.core import depsolve
 from fedostree.core.download import download_packages
 from fedostree.core.repofile import RepoConfig, load_repo_configs, repo_variables, substitute
 from fedostree.core.repomd import RepoMetadata, fetch_metadata, fetch_revision
+from fedostree.core.resolve import Request, resolve
 from fedostree.errors import ConfigError, FedostreeError
 from tests.support.cli import compose, error_message, ostree, rpmdb_names
 from tests.support.rpms import base_packages, make_repo, sha256_file
@@ -279,7 +280,7 @@ def site(tmp_path: Path, small_repo: Path, http_server: Serve) -> tuple[Path, st
 def resolve_and_download(config: RepoConfig, cachedir: Path) -> dict[str, Path]:
     meta = fetch_metadata(config, cachedir)
     pool = depsolve.load_pool([meta], "x86_64")
-    packages = depsolve.resolve(pool, ["bash"])
+    packages = resolve(pool, Request(packages=("bash",)))
     assert {p.repo for p in packages} == {config}
     return download_packages(packages, cachedir)
 

@@ -30,6 +30,9 @@ class Pkg:
     release: str = "1"
     requires: Sequence[str] = ()
     provides: Sequence[str] = ()
+    recommends: Sequence[str] = ()
+    supplements: Sequence[str] = ()
+    epoch: int | None = None
     files: Mapping[str, object] = field(default_factory=dict)
     attrs: Mapping[str, str] = field(default_factory=dict)
     config: Sequence[str] = ()
@@ -81,12 +84,15 @@ def render_spec(pkg: Pkg) -> str:
         f"Name: {pkg.name}",
         f"Version: {pkg.version}",
         f"Release: {pkg.release}",
+        *([f"Epoch: {pkg.epoch}"] if pkg.epoch is not None else []),
         "Summary: test package",
         "License: MIT",
         f"BuildArch: {pkg.arch}",
         "AutoReqProv: no",
         *[f"Requires: {r}" for r in pkg.requires],
         *[f"Provides: {p}" for p in pkg.provides],
+        *[f"Recommends: {r}" for r in pkg.recommends],
+        *[f"Supplements: {s}" for s in pkg.supplements],
         "%description",
         "test package",
         "%install",

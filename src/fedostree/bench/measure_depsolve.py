@@ -20,6 +20,7 @@ from fedostree.bench.tools import fresh_dir, run, stopwatch
 from fedostree.core import depsolve
 from fedostree.core.repofile import RepoConfig
 from fedostree.core.repomd import RepoMetadata
+from fedostree.core.resolve import Request, resolve
 from fedostree.errors import FedostreeError
 
 DATA = Path("/work/shared/data/centos-stream-9")
@@ -51,7 +52,7 @@ def job_names(data: Path, trees: dict[str, list[str]]) -> tuple[str, list[str]]:
     baseos = [local_metadata("baseos", data / REPOS["baseos"])]
     pool, comps = depsolve.load_pool(baseos, ARCH), depsolve.load_comps(baseos)
     expanded = {name: depsolve.expand_groups(comps, specs) for name, specs in trees.items()}
-    sizes = {name: len(depsolve.resolve(pool, names)) for name, names in expanded.items()}
+    sizes = {name: len(resolve(pool, Request(tuple(names)))) for name, names in expanded.items()}
     largest = max(sizes, key=lambda name: sizes[name])
     return largest, expanded[largest]
 
@@ -110,7 +111,7 @@ def main(argv: list[str]) -> None:
         pool = depsolve.load_pool(metas, ARCH)
         depsolve.load_comps(metas)
     with stopwatch() as solve:
-        packages = depsolve.resolve(pool, names)
+        packages = resolve(pool, Request(tuple(names)))
     timings = {"load": load.seconds, "solve": solve.seconds, "packages": len(packages)}
     print(json.dumps(timings))
 

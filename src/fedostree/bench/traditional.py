@@ -12,7 +12,6 @@ differing content, which real packages do not."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from fedostree.bench.tools import disk_usage, remove_tree, run, stopwatch
 from fedostree.errors import FedostreeError
+from fedostree.model.lockfile import read_lockfile
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,7 @@ def check_dnf() -> str:
 
 def nevras_from_lockfile(path: Path) -> list[str]:
     """NAME-EPOCH:VERSION-RELEASE.ARCH of every package an rpm-ostree lockfile pins."""
-    packages = json.loads(path.read_text())["packages"]
-    return sorted(f"{name}-{entry['evra']}" for name, entry in packages.items())
+    return sorted(p.nevra for p in read_lockfile(path).packages.values())
 
 
 @dataclass(frozen=True)

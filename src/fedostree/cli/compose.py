@@ -15,6 +15,7 @@ from fedostree.compose.publish import candidate_ref
 from fedostree.compose.results import RESULTS_DIR, load_results, log_name, results_dir
 from fedostree.core import ostree as ot
 from fedostree.errors import ConfigError, FedostreeError
+from fedostree.model.lockfile import load_lockfiles
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile
 
@@ -73,9 +74,27 @@ def compose() -> None:
 @compose.command("tree")
 @click.argument("treefile", type=_path)
 @_common
-@click.option("--lockfile", type=_path, help="Pin the resolution to this lockfile.")
 @click.option(
-    "--write-lockfile-to", type=_path, help="Write the resolved package set as a lockfile."
+    "--lockfile",
+    "--ex-lockfile",
+    "lockfiles",
+    type=_path,
+    multiple=True,
+    help="Pin packages to this rpm-ostree lockfile (JSON or YAML); repeatable, later ones win.",
+)
+@click.option(
+    "--lockfile-strict",
+    "--ex-lockfile-strict",
+    "lockfile_strict",
+    is_flag=True,
+    help="With --lockfile, only allow installing locked packages.",
+)
+@click.option(
+    "--write-lockfile-to",
+    "--ex-write-lockfile-to",
+    "write_lockfile_to",
+    type=_path,
+    help="Write the resolved package set as an rpm-ostree lockfile (JSON).",
 )
 def compose_tree_cmd(
     treefile: Path,
@@ -83,7 +102,8 @@ def compose_tree_cmd(
     cachedir: Path,
     force_nocache: bool,
     as_json: bool,
-    lockfile: Path | None,
+    lockfiles: tuple[Path, ...],
+    lockfile_strict: bool,
     write_lockfile_to: Path | None,
     gpg_sign: str | None,
     gpg_homedir: Path | None,
@@ -95,12 +115,24 @@ def compose_tree_cmd(
     options = ComposeOptions(
         repo,
         cachedir.absolute(),
-        lockfile,
-        write_lockfile_to,
-        force_nocache,
+        force=force_nocache,
+        **lockfile_options(lockfiles, lockfile_strict, write_lockfile_to),
         **publish_options(gpg_sign, gpg_homedir, keep_versions),
     )
     _run([tf], options, as_json)
+
+
+def lockfile_options(
+    lockfiles: Sequence[Path], strict: bool, write_to: Path | None
+) -> dict[str, Any]:
+    """The ComposeOptions fields the lockfile flags set; the lockfiles are read (and
+    refused if invalid) before anything is fetched."""
+    if strict and not lockfiles:
+        raise ConfigError("--lockfile-strict needs --lockfile")
+    if write_to is not None and not write_to.absolute().parent.is_dir():
+        raise ConfigError(f"--write-lockfile-to {write_to}: no such directory")
+    lock = load_lockfiles(lockfiles)
+    return {"lockfile": lock, "lockfile_strict": strict, "write_lockfile_to": write_to}
 
 
 @compose.command("products")

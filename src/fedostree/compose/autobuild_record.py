@@ -21,7 +21,6 @@ import fcntl
 import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from typing import IO, Any, NamedTuple
 
 from fedostree.compose.pipeline import ComposeResult
 from fedostree.errors import FedostreeError
+from fedostree.model.document import write_document
 
 AUTOBUILD_DIR = Path("extensions/fedostree/autobuild")
 KEEP_QUIET_LOGS = 100
@@ -319,15 +319,7 @@ def _last_line(path: Path) -> str:
 
 def _write_atomic(path: Path, text: str) -> None:
     _makedirs(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_document(path, text)
 
 
 def _makedirs(path: Path) -> None:

@@ -21,17 +21,19 @@ from fedostree.compose import postprocess as pp
 from fedostree.compose.checks import run_checks
 from fedostree.compose.publish import Signer, candidate_ref, promote, stage_candidate
 from fedostree.compose.results import CommitResults, load_results, record_results
-from fedostree.core import depsolve
+from fedostree.core import depsolve, resolve
 from fedostree.core import ostree as ot
 from fedostree.core.assemble import checkout_packages, run_scriptlets
 from fedostree.core.depsolve import Package
 from fedostree.core.download import download_packages
 from fedostree.core.ostree import OSTree
+from fedostree.core.pinning import lockfile_for
 from fedostree.core.pkgcache import CachedPackage, PackageCache, cache_ref
 from fedostree.core.progress import Progress
 from fedostree.core.repofile import RepoConfig, load_repo_configs, repo_variables
 from fedostree.core.repomd import RepoMetadata, fetch_metadata
 from fedostree.core.rpmdb import write_rpmdb
+from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import validate_for_compose
 
@@ -43,8 +45,9 @@ BASEARCH = os.uname().machine
 class ComposeOptions:
     repo: Path
     cachedir: Path
-    lockfile: Path | None = None
+    lockfile: Lockfile | None = None  # --lockfile, merged in order
     write_lockfile_to: Path | None = None
+    lockfile_strict: bool = False  # only locked packages may be installed
     force: bool = False
     gpg_sign: str | None = None  # key id: sign published commits and the summary
     gpg_homedir: Path | None = None
@@ -103,18 +106,21 @@ class Session:
         return self._signer
 
     def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
-        """Trees whose repositories resolve to the same URLs share one pool."""
-        key = tuple(repo_configs(tf))
+        """Trees whose repositories resolve to the same URLs share one pool; the
+        `lockfile-repos` join only when there is a lockfile (rpm-ostree fetches them only
+        then)."""
+        key = tuple(repo_configs(tf, with_lockfile_repos=self.options.lockfile is not None))
         if key not in self._metadata:
             metas = [fetch_metadata(c, self.options.cachedir) for c in key]
             self._metadata[key] = (depsolve.load_pool(metas, BASEARCH), depsolve.load_comps(metas))
         return self._metadata[key]
 
 
-def repo_configs(tf: Treefile) -> list[RepoConfig]:
+def repo_configs(tf: Treefile, *, with_lockfile_repos: bool = False) -> list[RepoConfig]:
     """The treefile's repositories from the .repo files beside it, variables substituted."""
     variables = repo_variables(BASEARCH, tf.releasever, tf.repovars, where=str(tf.path))
-    return load_repo_configs(tf.repos, (), tf.repo_dirs, variables, where=str(tf.path))
+    lockfile_repos = tf.lockfile_repos if with_lockfile_repos else ()
+    return load_repo_configs(tf.repos, lockfile_repos, tf.repo_dirs, variables, where=str(tf.path))
 
 
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
@@ -196,14 +202,16 @@ def _unchanged(
 
 
 def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
+    """The treefile's package set, pinned by the lockfile if there is one; what the
+    treefile gets wrong is refused before any metadata is fetched."""
+    opts = session.options
+    resolve.check_treefile_request(tf, opts.lockfile)
     pool, comps = session.metadata_for(tf)
-    lock = depsolve.read_lockfile(session.options.lockfile) if session.options.lockfile else None
-    specs = depsolve.expand_groups(comps, tf.packages)
-    packages = depsolve.resolve(pool, specs, exclude=tf.exclude_packages, lock=lock)
-    if lock:
-        depsolve.check_lock_digests(packages, lock)
-    if session.options.write_lockfile_to:
-        depsolve.write_lockfile(session.options.write_lockfile_to, packages)
+    request = resolve.request_for(tf, comps, opts.lockfile, opts.lockfile_strict)
+    packages = resolve.resolve(pool, request)
+    if opts.write_lockfile_to:
+        repos = [repo.appdata for repo in pool.repos_iter()]
+        write_lockfile(opts.write_lockfile_to, lockfile_for(packages, repos))
     return packages
 
 

@@ -3,13 +3,13 @@ its expansion into one treefile per (release, architecture, product, tree)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fedostree.errors import ConfigError
+from fedostree.model.document import read_document
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_keys import package_list, string_list, string_value
 
@@ -154,16 +154,7 @@ def _parse_trees(value: Any, where: str) -> Iterator[TreeSpec]:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not a text file: {e.reason} at byte {e.start}") from e
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"{path}: not valid JSON: {e}") from e
+    data = read_document(path, "JSON")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object")
     return data

@@ -1,12 +1,13 @@
-"""Resolving a package set with libsolv; groups come from comps through libcomps."""
+"""The libsolv pool: every configured repository's rpm-md metadata loaded into one pool
+(with libsolv's binary cache of it), comps groups through libcomps, and a solvable as the
+`Package` the rest of fedostree speaks of. Resolving a request is core/resolve.py's."""
 
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import solv
 
 from fedostree.core.repofile import RepoConfig
 from fedostree.core.repomd import RepoMetadata
-from fedostree.errors import ConfigError, FedostreeError, ResolveError
+from fedostree.errors import FedostreeError, ResolveError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Package:
     repo: RepoConfig  # where to download it from
     download_size: int
     install_size: int
+    source_name: str = ""  # the source package's name (rpm-ostree's lockfile metadata)
 
     @property
     def evr(self) -> str:
@@ -48,12 +50,6 @@ class Package:
     @property
     def evra(self) -> str:
         return f"{self.evr}.{self.arch}"
-
-
-@dataclass(frozen=True)
-class LockEntry:
-    evra: str
-    digest: str  # sha256
 
 
 def load_pool(repos: Sequence[RepoMetadata], arch: str) -> solv.Pool:
@@ -159,72 +155,7 @@ def expand_groups(comps: libcomps.Comps, specs: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def resolve(
-    pool: solv.Pool,
-    specs: Sequence[str],
-    *,
-    exclude: Iterable[str] = (),
-    lock: Mapping[str, LockEntry] | None = None,
-) -> list[Package]:
-    """Resolve names, provides and file paths to a complete set, in install order."""
-    _disable(pool, exclude, lock or {})
-    jobs = []
-    missing = []
-    for spec in specs:
-        sel = _select(pool, spec)
-        if sel.isempty():
-            missing.append(spec)
-        jobs += sel.jobs(solv.Job.SOLVER_INSTALL)
-    if missing:
-        raise ResolveError(f"packages not found: {', '.join(missing)}", [])
-    solver = pool.Solver()
-    problems = solver.solve(jobs)
-    if problems:
-        explained = [str(p) for p in problems]
-        count = f"{len(explained)} problem{'s' if len(explained) > 1 else ''}"
-        raise ResolveError(f"cannot resolve the package set ({count})", explained)
-    trans = solver.transaction()
-    trans.order()
-    return [_package(s) for s in trans.newsolvables()]
-
-
-def _select(pool: solv.Pool, spec: str) -> solv.Selection:
-    if spec.startswith("/"):
-        return pool.select(spec, solv.Selection.SELECTION_FILELIST)
-    flags = solv.Selection.SELECTION_NAME | solv.Selection.SELECTION_PROVIDES
-    return pool.select(spec, flags | solv.Selection.SELECTION_REL)
-
-
-def _disable(pool: solv.Pool, exclude: Iterable[str], lock: Mapping[str, LockEntry]) -> None:
-    """exclude-packages and a lockfile both work by hiding solvables from the solver."""
-    excluded = set(exclude)
-    disabled = []
-    available, locked = set(), set()
-    for s in pool.solvables_iter():
-        available.add(s.name)
-        if s.name in lock and _evra(s) == lock[s.name].evra:
-            locked.add(s.name)
-        if s.name in excluded or (s.name in lock and _evra(s) != lock[s.name].evra):
-            disabled.append(s.id)
-    _check_lock_available(lock, available, locked)
-    pool.set_disabled_list(disabled)
-    pool.createwhatprovides()
-
-
-def _check_lock_available(
-    lock: Mapping[str, LockEntry], available: set[str], locked: set[str]
-) -> None:
-    """A lock entry for a package the repositories have, but not at the locked version."""
-    stale = [f"{name}-{lock[name].evra}" for name in sorted(available & set(lock) - locked)]
-    if stale:
-        raise ResolveError(f"lockfile pins versions no repository has: {', '.join(stale)}", [])
-
-
-def _evra(s: solv.XSolvable) -> str:
-    return f"{s.evr}.{s.arch}"
-
-
-def _package(s: solv.XSolvable) -> Package:
+def package_of(s: solv.XSolvable) -> Package:
     chksum = s.lookup_checksum(solv.SOLVABLE_CHECKSUM)
     if chksum is None or chksum.type != solv.REPOKEY_TYPE_SHA256:
         raise FedostreeError(f"{s}: repository metadata has no sha256 checksum for the package")
@@ -243,39 +174,12 @@ def _package(s: solv.XSolvable) -> Package:
         repo=meta.config,
         download_size=s.lookup_num(solv.SOLVABLE_DOWNLOADSIZE),
         install_size=s.lookup_num(solv.SOLVABLE_INSTALLSIZE),
+        source_name=(s.lookup_sourcepkg() or "").rsplit("-", 2)[0],
     )
 
 
-# --- lockfiles: rpm-ostree's JSON shape, {"packages": {name: {"evra", "digest"}}} ---
-
-
-def write_lockfile(path: Path, packages: Iterable[Package]) -> None:
-    data = {
-        "packages": {p.name: {"evra": p.evra, "digest": f"sha256:{p.sha256}"} for p in packages}
-    }
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-
-
-def read_lockfile(path: Path) -> dict[str, LockEntry]:
-    try:
-        data = json.loads(Path(path).read_text())
-        entries = data["packages"]
-        return {
-            name: LockEntry(str(e["evra"]), str(e.get("digest", "")).removeprefix("sha256:"))
-            for name, e in entries.items()
-        }
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such lockfile") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ConfigError(f"{path}: not a valid lockfile: {e}") from e
-
-
-def check_lock_digests(packages: Iterable[Package], lock: Mapping[str, LockEntry]) -> None:
-    for p in packages:
-        entry = lock.get(p.name)
-        if entry and entry.digest and entry.digest != p.sha256:
-            raise FedostreeError(
-                f"lockfile: {p.name}-{p.evra}: digest differs from the repository's"
-            )
+def solvable_digest(s: solv.XSolvable) -> str | None:
+    """The package's checksum in the repository metadata, as rpm-ostree's lockfiles spell
+    it (`sha256:HEX`)."""
+    chksum = s.lookup_checksum(solv.SOLVABLE_CHECKSUM)
+    return f"{chksum.typestr()}:{chksum.hex()}" if chksum is not None else None

@@ -52,14 +52,24 @@ class RepoMetadata:
 
     def files(self) -> dict[str, Path]:
         """The local paths of the metadata files, by type (primary, filelists, group, ...)."""
+        paths = self._read_local(METADATA_TYPES).getinfo(librepo.LRR_YUM_REPO)
+        return {k: Path(v) for k, v in paths.items() if k in METADATA_TYPES and v}
+
+    def generated(self) -> int:
+        """When the metadata was generated: repomd.xml's newest record timestamp (as
+        libdnf's `timestamp_generated`), in seconds since the epoch."""
+        repomd = self._read_local([]).getinfo(librepo.LRR_YUM_REPOMD)
+        stamps = [r["timestamp"] for r in repomd.values() if isinstance(r, dict)]
+        return max((int(s) for s in stamps if s), default=0)
+
+    def _read_local(self, types: list[str]) -> librepo.Result:
         handle = librepo.Handle()
         handle.setopt(librepo.LRO_REPOTYPE, librepo.LR_YUMREPO)
         handle.setopt(librepo.LRO_URLS, [str(self.path)])
         handle.setopt(librepo.LRO_LOCAL, True)
         handle.setopt(librepo.LRO_IGNOREMISSING, True)
-        handle.setopt(librepo.LRO_YUMDLIST, METADATA_TYPES)
-        paths = handle.perform().getinfo(librepo.LRR_YUM_REPO)
-        return {k: Path(v) for k, v in paths.items() if k in METADATA_TYPES and v}
+        handle.setopt(librepo.LRO_YUMDLIST, types)
+        return handle.perform()
 
 
 def fetch_metadata(config: RepoConfig, cachedir: Path) -> RepoMetadata:
