@@ -113,6 +113,11 @@ def layout_packages() -> list[Pkg]:
                 "/etc/selinux/targeted/policy/policy.33": "not a real policy\n",
             },
         ),
+        Pkg(
+            "selinux-policy-broken",
+            requires=["filesystem"],
+            files={"/etc/selinux/config": "SELINUX=enforcing\nSELINUXTYPE=broken\n"},
+        ),
     ]
 
 
@@ -469,3 +474,14 @@ def test_selinux_false_and_a_tree_without_a_policy_are_unlabeled(
     other.mkdir()
     repo = composed(other, layout_repo, "packages: [bash, tools]\n")
     assert "security.selinux" not in ls(repo, "/usr/bin/tool", "-X")
+
+
+def test_a_policy_that_does_not_load_is_an_error(tmp_path: Path, layout_repo: Path) -> None:
+    r = compose_tree(tmp_path, layout_repo, "packages: [bash, selinux-policy-broken]\n")
+    message = error_message(r, 1)
+    assert message.startswith("selinux: the tree's SELinux policy cannot be loaded: "), message
+    assert message.endswith(" (selinux: false commits the tree unlabeled)")
+    repo = composed(
+        tmp_path, layout_repo, "packages: [bash, selinux-policy-broken]\nselinux: false\n"
+    )
+    assert "security.selinux" not in ls(repo, "/usr/bin/sh", "-X")

@@ -289,7 +289,7 @@ def install_packages(
 def postprocess_final(rootfs: Path, tf: Treefile) -> str | None:
     """rpm-ostree's postprocess_final, on the final layout; returns the kernel version."""
     layout.set_useradd_home(rootfs)
-    selinux.adapt_subs_dist(rootfs)
+    selinux.adapt_subs_dist(rootfs, tf)
     # Here rpm-ostree migrates /usr/etc/passwd and /usr/etc/group into /usr/lib/passwd
     # and /usr/lib/group (etc-group-members stay), adds nss-altfiles to nsswitch.conf,
     # and (just before the commit) runs check-passwd and check-groups: after the

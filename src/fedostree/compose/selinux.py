@@ -13,6 +13,7 @@ from pathlib import Path
 from fedostree.compose.treefs import read_text, real_dir, write_file
 from fedostree.core import ostree as ot
 from fedostree.core.ostree import OSTree
+from fedostree.errors import FedostreeError
 from fedostree.model.treefile import Treefile
 
 SELINUX_DIR = "usr/etc/selinux"
@@ -26,12 +27,23 @@ OPT_PR = "# https://github.com/coreos/rpm-ostree/pull/1795"
 
 def labeling_policy(rootfs: Path, tf: Treefile) -> OSTree.SePolicy | None:
     """The policy the commit is labeled with: the tree's own, unless `selinux: false`."""
-    return ot.load_sepolicy(rootfs) if tf.effective_selinux else None
+    if not tf.effective_selinux:
+        return None
+    try:
+        return ot.load_sepolicy(rootfs)
+    except FedostreeError as e:
+        raise FedostreeError(f"selinux: {e} (selinux: false commits the tree unlabeled)") from e
 
 
-def adapt_subs_dist(rootfs: Path) -> None:
-    """rpm-ostree's edits of the policy's path substitutions, when the tree has one."""
-    policy = ot.load_sepolicy(rootfs)
+def adapt_subs_dist(rootfs: Path, tf: Treefile) -> None:
+    """rpm-ostree's edits of the policy's path substitutions, when the tree has a policy
+    (with `selinux: false` too; a policy that does not load is then left alone)."""
+    try:
+        policy = labeling_policy(rootfs, tf) if tf.effective_selinux else ot.load_sepolicy(rootfs)
+    except FedostreeError:
+        if tf.effective_selinux:
+            raise
+        return
     if policy is None:
         return
     rel = f"{SELINUX_DIR}/{policy.get_name()}/contexts/files/file_contexts.subs_dist"
