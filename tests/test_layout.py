@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import compose, error_message, fsck, ostree, published_refs
-from tests.support.rpms import Pkg, base_packages, make_repo, write_treefile
+from tests.support.rpms import Pkg, base_packages, demo_packages, make_repo, write_treefile
 
 REF = "test/x86_64/layout"
 KVER = "5.14.0-1.fc20.x86_64"
@@ -31,23 +32,21 @@ PRETTY_NAME="Fedora 20 (Heisenbug)"
 """
 
 
+def kernel_package() -> Pkg:
+    """The demo kernel, with bootloader files and kernel-install's copy in /boot."""
+    kernel = next(p for p in demo_packages() if p.name == "kernel")
+    extra = {
+        "/boot/loader/entries/old.conf": "title old\n",
+        "/boot/efi/EFI/fedora/grub.cfg": "# grub\n",
+        f"/boot/{MACHINE_ID}/{KVER}/linux": "kernel-install's copy\n",
+    }
+    return replace(kernel, files={**kernel.files, **extra})
+
+
 def layout_packages() -> list[Pkg]:
     return [
         *base_packages(),
-        Pkg(
-            "kernel",
-            version="5.14.0",
-            release="1.fc20",
-            requires=["filesystem"],
-            files={
-                f"/boot/vmlinuz-{KVER}": "vmlinuz\n",
-                f"/boot/initramfs-{KVER}.img": "initramfs\n",
-                "/boot/loader/entries/old.conf": "title old\n",
-                "/boot/efi/EFI/fedora/grub.cfg": "# grub\n",
-                f"/boot/{MACHINE_ID}/{KVER}/linux": "kernel-install's copy\n",
-                f"/usr/lib/modules/{KVER}/modules.dep": "\n",
-            },
-        ),
+        kernel_package(),
         Pkg(
             "release",
             requires=["filesystem"],
@@ -112,6 +111,11 @@ def layout_packages() -> list[Pkg]:
                 # libostree checksums the binary policy; a stand-in will do for labeling.
                 "/etc/selinux/targeted/policy/policy.33": "not a real policy\n",
             },
+        ),
+        Pkg(
+            "kernel-other",
+            requires=["filesystem"],
+            files={"/usr/lib/modules/6.0.0/vmlinuz": "other\n"},
         ),
         Pkg(
             "selinux-policy-broken",
@@ -306,6 +310,14 @@ def test_boot_location_modules_and_no_machine_id(tmp_path: Path, layout_repo: Pa
     assert "vmlinuz" not in boot and "initramfs" not in boot
     assert "/usr/lib/ostree-boot/efi" in boot
     assert not exists(repo, "/usr/etc/machine-id")
+
+
+def test_two_kernels_are_an_error_and_none_a_warning(tmp_path: Path, layout_repo: Path) -> None:
+    r = compose_tree(tmp_path, layout_repo, "packages: [bash, kernel, kernel-other]\n")
+    assert error_message(r, 1) == f"more than one kernel in the tree: {KVER}, 6.0.0"
+    r = compose_tree(tmp_path, layout_repo, "packages: [bash]\n")
+    assert r.exit_code == 0, r.stderr
+    assert "warning: no kernel in the tree: it will not be bootable" in r.stderr
 
 
 def test_kernel_install_boot_location_is_refused_before_any_work(
