@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -104,35 +103,30 @@ def test_changed_treefile_commits_next_version_with_parent(treefile: Path, tmp_p
     assert not (co / "usr/bin/hello").exists()
 
 
-def test_treefile_files_units_and_postprocess(tmp_path: Path, base_repo: Path) -> None:
+def test_treefile_files_and_postprocess(tmp_path: Path, base_repo: Path) -> None:
+    """The treefile's own content; tests/test_layout.py covers units, default-target,
+    the scripts' order and their view of /etc."""
     config = tmp_path / "config"
     config.mkdir()
     (config / "motd").write_text("welcome\n")
-    # default.target must resolve in the tree (the usr-symlinks check): a stand-in unit.
-    (config / "multi-user.target").write_text("[Unit]\nDescription=Multi-User System\n")
-    (config / "post.sh").write_text("#!/bin/sh\nset -e\necho from-script > /etc/postprocess-ran\n")
+    (config / "post.sh").write_text("#!/bin/sh\nset -e\necho from-script >> /etc/postprocess-ran\n")
     tf = write_treefile(
         config,
         base_repo.as_uri(),
         TREE
         + """\
-add-files: [[motd, /etc/motd], [multi-user.target, /usr/lib/systemd/system/multi-user.target]]
+add-files: [[motd, /etc/motd]]
 postprocess-script: post.sh
 postprocess:
   - |
     #!/bin/sh
     echo inline >> /etc/postprocess-ran
-default-target: multi-user.target
 """,
     )
     assert compose(tf, tmp_path).exit_code == 0
     co = checkout(tmp_path / "repo", "test/x86_64/base", tmp_path / "co")
     assert (co / "usr/etc/motd").read_text() == "welcome\n"
-    assert (co / "usr/etc/postprocess-ran").read_text() == "from-script\ninline\n"
-    assert (
-        os.readlink(co / "usr/etc/systemd/system/default.target")
-        == "/usr/lib/systemd/system/multi-user.target"
-    )
+    assert (co / "usr/etc/postprocess-ran").read_text() == "inline\nfrom-script\n"
 
 
 def test_lockfile_round_trip(treefile: Path, tmp_path: Path) -> None:

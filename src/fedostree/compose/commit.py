@@ -25,12 +25,15 @@ class PreviousCommit:
     inputhash: str | None
 
 
-def input_hash(tf: Treefile, packages: Sequence[Package]) -> str:
-    """sha256 over the flattened treefile and the resolved packages' digests."""
-    doc = {
+def input_hash(tf: Treefile, packages: Sequence[Package], layers: Sequence[str] = ()) -> str:
+    """sha256 over the flattened treefile, the resolved packages' digests and the
+    commits of the treefile's ostree layers."""
+    doc: dict[str, object] = {
         "treefile": tf.flattened(),
         "packages": sorted(f"{p.nevra} sha256:{p.sha256}" for p in packages),
     }
+    if layers:
+        doc["ostree-layers"] = list(layers)
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
@@ -77,8 +80,13 @@ def commit_rootfs(
     subject: str,
     parent: str | None,
     metadata: dict[str, GLib.Variant],
+    sepolicy: OSTree.SePolicy | None = None,
+    mode_filter: ot.ModeFilter | None = None,
 ) -> str:
-    """Commit rootfs into the build repository; hardlinked files cost no rehashing."""
+    """Commit rootfs into the build repository; hardlinked files cost no rehashing.
+    A policy labels every file; a mode filter decides the regular files' modes."""
     with ot.transaction(build_repo):
-        mtree = ot.commit_directory(build_repo, rootfs, devino)
+        mtree = ot.commit_directory(
+            build_repo, rootfs, devino, sepolicy=sepolicy, mode_filter=mode_filter
+        )
         return ot.write_commit(build_repo, mtree, parent=parent, subject=subject, metadata=metadata)

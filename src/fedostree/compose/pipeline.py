@@ -1,5 +1,7 @@
 """`compose tree`, as a recipe of small steps: fetch metadata, resolve, check the input
-hash, download, import, assemble, run scriptlets, postprocess, commit, publish."""
+hash, download, import, assemble (packages, ostree layers, scriptlets, rpmdb), the
+treefile's postprocessing, the final layout, commit, test, publish. The tree is built in
+rpm-ostree's order (see `assemble_tree`)."""
 
 from __future__ import annotations
 
@@ -17,9 +19,14 @@ import libcomps
 import solv
 
 from fedostree.compose import commit as cm
+from fedostree.compose import kernel as kn
 from fedostree.compose import postprocess as pp
+from fedostree.compose import rootfs_layout as layout
+from fedostree.compose import selinux
 from fedostree.compose.checks import run_checks
+from fedostree.compose.layers import Layer, checkout_layers, pull_layers, resolve_layers
 from fedostree.compose.publish import Signer, candidate_ref, promote, stage_candidate
+from fedostree.compose.readonly import PackageExecutables
 from fedostree.compose.results import CommitResults, load_results, record_results
 from fedostree.core import depsolve, resolve
 from fedostree.core import ostree as ot
@@ -126,10 +133,13 @@ def repo_configs(tf: Treefile, *, with_lockfile_repos: bool = False) -> list[Rep
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     """Compose the tree onto its candidate ref, test it, and publish it if it passes."""
     validate_for_compose(tf)
+    pp.check_postprocess_keys(tf)
+    kn.check_boot_location(tf)
     opts = session.options
     signer = session.signer
+    layers = resolve_layers(tf, opts.repo)
     packages = resolve_packages(tf, session)
-    inputhash = cm.input_hash(tf, packages)
+    inputhash = cm.input_hash(tf, packages, [layer.commit for layer in layers])
     published = cm.previous_commit(session.out_repo, tf.ref)
     latest = cm.previous_commit(session.out_repo, candidate_ref(tf.ref)) or published
     if latest and latest.inputhash == inputhash and not opts.force:
@@ -137,14 +147,19 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
         if settled is not None:
             return settled
     cached = ensure_cached(session.build_repo, packages, opts.cachedir)
+    pull_layers(session.build_repo, session.out_repo, layers)
     version = cm.next_version(tf.automatic_version_prefix, latest.version if latest else None)
     previous = published.checksum if published else None
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=opts.cachedir))
     try:
         rootfs = work / "rootfs"
         devino = OSTree.RepoDevInoCache.new()
-        kernel = assemble_tree(tf, session.build_repo, cached, rootfs, devino)
-        metadata = cm.commit_metadata(packages, version=version, inputhash=inputhash, kernel=kernel)
+        tree = assemble_tree(
+            tf, session.build_repo, cached, rootfs, devino, version=version, layers=layers
+        )
+        metadata = cm.commit_metadata(
+            packages, version=version, inputhash=inputhash, kernel=tree.kernel
+        )
         commit = cm.commit_rootfs(
             session.build_repo,
             rootfs,
@@ -152,6 +167,8 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
             subject=_subject(tf, version),
             parent=previous,
             metadata=metadata,
+            sepolicy=tree.sepolicy,
+            mode_filter=tree.mode_filter,
         )
         stage_candidate(session.build_repo, session.out_repo, commit, tf.ref)
         results = test_tree(rootfs, tf, commit, version, packages)
@@ -232,24 +249,74 @@ def ensure_cached(
     return [c for c in found if c is not None]
 
 
+@dataclass(frozen=True)
+class AssembledTree:
+    """A tree ready to commit: its kernel, and what the commit applies to its files."""
+
+    kernel: str | None  # the version it boots
+    sepolicy: OSTree.SePolicy | None  # labels every file
+    mode_filter: ot.ModeFilter | None  # readonly-executables
+
+
 def assemble_tree(
     tf: Treefile,
     repo: OSTree.Repo,
     cached: Sequence[CachedPackage],
     rootfs: Path,
     devino: OSTree.RepoDevInoCache,
-) -> str | None:
-    """Build the final tree in rootfs; return the kernel version it boots."""
-    checkout_packages(repo, cached, rootfs, devino)
-    run_scriptlets(rootfs, cached, tf.ignore_scripts)
-    kernel = pp.place_kernel(rootfs)
-    pp.add_files(rootfs, tf)
-    pp.remove_files(rootfs, tf)
-    pp.enable_units(rootfs, tf)
-    pp.run_postprocess(rootfs, tf)
-    pp.clean_state_dirs(rootfs)
-    pp.move_etc(rootfs)
-    write_rpmdb(rootfs, [c.header_blob for c in cached])
+    *,
+    version: str | None = None,
+    layers: Sequence[Layer] = (),
+) -> AssembledTree:
+    """Build the final tree in rootfs, in `rpm-ostree compose tree`'s order: install the
+    packages into an install root beside it, run the treefile's postprocessing there,
+    take the final layout from it, finish it (`postprocess_final`)."""
+    install_root = rootfs.with_name(f"{rootfs.name}.install")
+    executables = install_packages(tf, repo, cached, install_root, devino, layers)
+    pp.postprocess_treefile(install_root, tf, version)
+    layout.prepare_rootfs(install_root, rootfs, tmp_is_dir=tf.effective_tmp_is_dir)
+    kernel = postprocess_final(rootfs, tf)
+    mode_filter = executables.committed_mode if executables is not None else None
+    return AssembledTree(kernel, selinux.labeling_policy(rootfs, tf), mode_filter)
+
+
+def install_packages(
+    tf: Treefile,
+    repo: OSTree.Repo,
+    cached: Sequence[CachedPackage],
+    root: Path,
+    devino: OSTree.RepoDevInoCache,
+    layers: Sequence[Layer],
+) -> PackageExecutables | None:
+    """rpm-ostree's assembly: the packages, the ostree layers over them, the scriptlets,
+    the rpmdb. Returns the packages' executables when `readonly-executables` is set."""
+    checkout_packages(repo, cached, root, devino)
+    executables = PackageExecutables() if tf.readonly_executables else None
+    if executables is not None:
+        executables.record_checkout(root)
+    checkout_layers(repo, layers, root, devino)
+    run_scriptlets(root, cached, tf.ignore_scripts)
+    if executables is not None:
+        executables.record_owned_copies(root, cached)
+    write_rpmdb(root, [c.header_blob for c in cached])
+    return executables
+
+
+def postprocess_final(rootfs: Path, tf: Treefile) -> str | None:
+    """rpm-ostree's postprocess_final, on the final layout; returns the kernel version."""
+    layout.set_useradd_home(rootfs)
+    selinux.adapt_subs_dist(rootfs, tf)
+    # Here rpm-ostree migrates /usr/etc/passwd and /usr/etc/group into /usr/lib/passwd
+    # and /usr/lib/group (etc-group-members stay), adds nss-altfiles to nsswitch.conf,
+    # and (just before the commit) runs check-passwd and check-groups: after the
+    # postprocess scripts, before the kernel.
+    layout.prepare_links(rootfs)
+    layout.empty_var(rootfs)
+    layout.clean_rpmdb(rootfs)
+    selinux.remove_lock_files(rootfs)
+    layout.write_integration_tmpfiles(rootfs)
+    kernel = kn.process_kernel(rootfs, tf)
+    layout.hardlink_base_rpmdb(rootfs)
     return kernel
 
 

@@ -1,155 +1,239 @@
-"""Postprocessing an assembled root into an OSTree-ready tree: the kernel in
-/usr/lib/modules, the treefile's files, units and scripts, /etc in /usr/etc, the rpmdb."""
+"""The treefile's postprocessing, in rpm-ostree's order and with its view of the tree
+(`compose_postprocess` in rpm-ostree's rust/src/composepost.rs). It runs on the install
+root, once the packages are installed, their scriptlets run and the rpmdb written:
+
+    move_etc            /etc becomes /usr/etc: package installation is over
+    link_rpmdb          /var/lib/rpm and /usr/lib/sysimage/rpm lead to /usr/share/rpm
+    enable_units        `units`: symlinks in /usr/etc/systemd/system/multi-user.target.wants
+    set_default_target  `default-target`: /usr/lib/systemd/system/default.target
+    with temporary_etc (a real /etc again, /usr/etc a symlink to it):
+        mutate_os_release, remove_files, add_files
+    run_scripts         each inline `postprocess` script, then `postprocess-script`, in
+                        bubblewrap with rpm-ostree's view (/usr, /etc, /var read-only)
+                        and a temporary /etc
+
+Whatever a step writes through /etc or /usr/etc lands in /usr/etc. A failure leaves the
+half-done tree in the compose's build directory, which is thrown away."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+from fedostree.compose.treefs import remove_path, replace_with_symlink, write_file
+from fedostree.core.ostree import GLib
 from fedostree.core.rootfs import resolve_in_root
-from fedostree.core.sandbox import SCRIPT_PATH, Sandbox
+from fedostree.core.rpmdb import DBPATH
+from fedostree.core.sandbox import Sandbox
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.treefile import Treefile
 
 log = logging.getLogger(__name__)
-UNIT_DIRS = ("usr/lib/systemd/system", "etc/systemd/system")
+UNIT_DIR = "/usr/lib/systemd/system"
+MULTI_USER_WANTS = "usr/etc/systemd/system/multi-user.target.wants"
+RPM_MACRO = "usr/lib/rpm/macros.d/macros.rpm-ostree"
+# Where rpm-ostree writes the postprocess scripts it runs (removed after each one).
+INLINE_SCRIPT = "usr/bin/rpmostree-postprocess-inline-{}"
+TREEFILE_SCRIPT = "usr/bin/rpmostree-treefile-postprocess-script"
+# add-files may only write into these (rpm-ostree's add_files_path_is_valid).
+ADD_FILES_DIRS = ("usr/", "etc/", "bin/", "sbin/", "lib/", "lib64/")
 
 
-def place_kernel(rootfs: Path) -> str | None:
-    """Move /boot/vmlinuz-KVER (and its initramfs) to /usr/lib/modules/KVER/; return KVER."""
-    boot = real_dir(rootfs, "boot")
-    for vmlinuz in sorted(boot.glob("vmlinuz-*")):
-        kver = vmlinuz.name.removeprefix("vmlinuz-")
-        moddir = real_dir(rootfs, f"usr/lib/modules/{kver}")
-        moddir.mkdir(parents=True, exist_ok=True)
-        os.replace(vmlinuz, moddir / "vmlinuz")
-        initramfs = boot / f"initramfs-{kver}.img"
-        if initramfs.exists():
-            os.replace(initramfs, moddir / "initramfs.img")
-    kernels = sorted(p.parent.name for p in (rootfs / "usr/lib/modules").glob("*/vmlinuz"))
-    if len(kernels) > 1:
-        raise FedostreeError(f"more than one kernel in the tree: {', '.join(kernels)}")
-    if not kernels:
-        log.warning("no kernel in the tree: it will not be bootable")
-        return None
-    if not (rootfs / "usr/lib/modules" / kernels[0] / "initramfs.img").exists():
-        log.warning("kernel %s has no initramfs", kernels[0])
-    return kernels[0]
+def postprocess_treefile(root: Path, tf: Treefile, version: str | None) -> None:
+    """rpm-ostree's compose_postprocess, step by step."""
+    move_etc(root)
+    link_rpmdb(root)
+    enable_units(root, tf)
+    set_default_target(root, tf)
+    with temporary_etc(root):
+        mutate_os_release(root, tf, version)
+        remove_files(root, tf)
+        add_files(root, tf)
+    run_scripts(root, tf)
 
 
-def real_dir(rootfs: Path, rel: str) -> Path:
-    """rootfs/rel, refusing a symlink on the way there: these steps run on the build host,
-    where an absolute symlink in the tree leads out of it."""
-    path = rootfs
-    for part in rel.split("/"):
-        path = path / part
-        if path.is_symlink():
-            raise FedostreeError(
-                f"/{path.relative_to(rootfs)} in the tree is a symlink to {os.readlink(path)}, "
-                "not a directory"
-            )
-    return path
-
-
-def add_files(rootfs: Path, tf: Treefile) -> None:
-    for i, entry in enumerate(tf.add_files):
-        dest = resolve_in_root(rootfs, _relative(entry.dest, f"add-files[{i}]"), follow_last=False)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists() or dest.is_symlink():
-            dest.unlink()
-        shutil.copy2(entry.source, dest)
-
-
-def remove_files(rootfs: Path, tf: Treefile) -> None:
+def check_postprocess_keys(tf: Treefile) -> None:
+    """What rpm-ostree refuses in these keys, refused before any work."""
     for i, name in enumerate(tf.remove_files):
-        path = resolve_in_root(rootfs, _relative(name, f"remove-files[{i}]"), follow_last=False)
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():
-            path.unlink()
+        if name.startswith("/") or ".." in name:
+            raise ConfigError(
+                f"{tf.path}: remove-files[{i}]: '{name}': must be a relative path without '..'"
+            )
+    for i, entry in enumerate(tf.add_files):
+        dest = entry.dest.lstrip("/")
+        if not dest.startswith(ADD_FILES_DIRS) or dest.startswith("usr/local/") or ".." in dest:
+            raise ConfigError(
+                f"{tf.path}: add-files[{i}]: '{entry.dest}': a destination must lie in /usr "
+                "(not /usr/local), /etc, /bin, /sbin, /lib or /lib64"
+            )
 
 
-def _relative(path: str, where: str) -> str:
-    rel = os.path.normpath(path).lstrip("/")
-    if rel.startswith("..") or rel in ("", "."):
-        raise ConfigError(f"{where}: {path}: must name a path inside the tree")
-    return rel
+# --- /etc -------------------------------------------------------------------------------
 
 
-def enable_units(rootfs: Path, tf: Treefile) -> None:
-    """`systemctl enable` at compose time: symlinks in /etc/systemd/system/*.wants."""
-    for i, unit in enumerate(tf.units):
-        path = next((rootfs / d / unit for d in UNIT_DIRS if (rootfs / d / unit).is_file()), None)
-        if path is None:
-            raise FedostreeError(f"units[{i}]: {unit}: no such unit file in the tree")
-        for target in _wanted_by(path):
-            wants = rootfs / "etc/systemd/system" / f"{target}.wants"
-            wants.mkdir(parents=True, exist_ok=True)
-            _symlink(f"/usr/lib/systemd/system/{unit}", wants / unit)
-    if tf.default_target:
-        (rootfs / "etc/systemd/system").mkdir(parents=True, exist_ok=True)
-        _symlink(
-            f"/usr/lib/systemd/system/{tf.default_target}",
-            rootfs / "etc/systemd/system/default.target",
-        )
-
-
-def _wanted_by(unit_file: Path) -> list[str]:
-    out = []
-    for line in unit_file.read_text(errors="replace").splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "WantedBy":
-            out += value.split()
-    return out
-
-
-def _symlink(target: str, link: Path) -> None:
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(target)
-
-
-def run_postprocess(rootfs: Path, tf: Treefile) -> None:
-    """The postprocess-script, then each inline postprocess script, with the tree as /."""
-    scripts = (
-        [("postprocess-script", tf.postprocess_script.read_text())] if tf.postprocess_script else []
-    )
-    scripts += [(f"postprocess[{i}]", body) for i, body in enumerate(tf.postprocess)]
-    if not scripts:
-        return
-    with Sandbox(rootfs) as sandbox:
-        for where, body in scripts:
-            first = body.splitlines()[0] if body else ""
-            argv = first[2:].split() if first.startswith("#!") else ["/bin/sh", "-e"]
-            result = sandbox.run([*argv, SCRIPT_PATH], script=body)
-            if result.returncode != 0:
-                output = " | ".join((result.stdout + result.stderr).strip().splitlines()[-5:])
-                raise FedostreeError(
-                    f"{where} failed with exit status {result.returncode}: {output}"
-                )
-
-
-def move_etc(rootfs: Path) -> None:
+def move_etc(root: Path) -> None:
     """OSTree keeps the default configuration in /usr/etc; /etc is merged at deploy time."""
-    if (rootfs / "usr/etc").exists():
-        raise FedostreeError("the tree already has /usr/etc")
-    if (rootfs / "etc").exists():
-        os.rename(rootfs / "etc", rootfs / "usr/etc")
+    if not (root / "etc").exists():
+        return
+    if os.path.lexists(root / "usr/etc"):
+        raise FedostreeError("cannot move /etc to /usr/etc: the packages installed /usr/etc")
+    os.rename(root / "etc", root / "usr/etc")
 
 
-def clean_state_dirs(rootfs: Path) -> None:
-    """What scripts left in /var, /run and /tmp is not part of the image; /boot is empty."""
-    for name in ("var", "run", "tmp"):
-        path = rootfs / name
+@contextlib.contextmanager
+def temporary_etc(root: Path) -> Iterator[None]:
+    """rpm-ostree's prepare_tempetc_guard: /usr/etc back at /etc, and /usr/etc a symlink
+    to it, so that a step writing either path writes the same file; undone afterwards."""
+    etc, usr_etc = root / "etc", root / "usr/etc"
+    if os.path.lexists(etc) or not usr_etc.is_dir() or usr_etc.is_symlink():
+        yield
+        return
+    os.rename(usr_etc, etc)
+    os.symlink("../etc", usr_etc)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError, FedostreeError):
+            _restore_usr_etc(root)
+        raise
+    _restore_usr_etc(root)
+
+
+def _restore_usr_etc(root: Path) -> None:
+    etc, usr_etc = root / "etc", root / "usr/etc"
+    if not usr_etc.is_symlink() and os.path.lexists(usr_etc):
+        raise FedostreeError("/usr/etc was replaced while it stood for /etc (a postprocess step)")
+    if not etc.is_dir() or etc.is_symlink():
+        raise FedostreeError("/etc is no longer a directory after postprocessing")
+    if usr_etc.is_symlink():
+        usr_etc.unlink()
+    os.rename(etc, usr_etc)
+
+
+# --- the rpmdb --------------------------------------------------------------------------
+
+
+def link_rpmdb(root: Path) -> None:
+    """rpm-ostree's compose_postprocess_rpmdb and _rpm_macro: the traditional rpmdb paths
+    lead to /usr/share/rpm, and rpm on the client looks there."""
+    replace_with_symlink(root, "var/lib/rpm", f"../../{DBPATH}")
+    replace_with_symlink(root, "usr/lib/sysimage/rpm", "../../share/rpm")
+    write_file(root, RPM_MACRO, f"%_dbpath /{DBPATH}\n")
+
+
+# --- units ------------------------------------------------------------------------------
+
+
+def enable_units(root: Path, tf: Treefile) -> None:
+    """rpm-ostree's compose_postprocess_units: each unit wanted by multi-user.target,
+    whatever its [Install] section says; an existing entry is left as it is."""
+    if not tf.units:
+        return
+    if not (root / "usr/etc").is_dir():
+        raise FedostreeError("units: the tree has no /usr/etc")
+    wants = resolve_in_root(root, MULTI_USER_WANTS)
+    wants.mkdir(mode=0o755, parents=True, exist_ok=True)
+    for unit in tf.units:
+        link = wants / unit
+        if not os.path.lexists(link):
+            link.symlink_to(f"{UNIT_DIR}/{unit}")
+
+
+def set_default_target(root: Path, tf: Treefile) -> None:
+    """rpm-ostree's compose_postprocess_default_target: in /usr, as the OS's default."""
+    if not tf.default_target:
+        return
+    path = resolve_in_root(root, f"{UNIT_DIR}/default.target", follow_last=False)
+    if not path.parent.is_dir():
+        raise FedostreeError(f"default-target: the tree has no {UNIT_DIR}")
+    if os.path.lexists(path):
+        path.unlink()
+    path.symlink_to(tf.default_target)
+
+
+# --- mutate-os-release, remove-files, add-files -----------------------------------------
+
+
+def mutate_os_release(root: Path, tf: Treefile, version: str | None) -> None:
+    """`mutate-os-release`: the os-release that /etc/os-release resolves to names the
+    commit's version (rpm-ostree's compose_postprocess_mutate_os_release)."""
+    if tf.mutate_os_release is None:
+        return
+    if not version:
+        log.warning("mutate-os-release: the commit has no version; os-release is left as it is")
+        return
+    path = resolve_in_root(root, "etc/os-release")
+    if not path.is_file():
+        raise FedostreeError("mutate-os-release: /etc/os-release is not a file in the tree")
+    text = mutate_os_release_contents(path.read_text(), tf.mutate_os_release, version)
+    write_file(root, str(path.relative_to(root)), text, path.stat().st_mode & 0o7777)
+
+
+def mutate_os_release_contents(contents: str, base_version: str, next_version: str) -> str:
+    """VERSION and PRETTY_NAME name next_version where they named base_version; empty
+    lines go, and OSTREE_VERSION is appended, shell-quoted."""
+    out = []
+    *lines, last = contents.split("\n")
+    for line in [*(x.removesuffix("\r") for x in lines), last]:
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        if sep and key in ("VERSION", "PRETTY_NAME"):
+            line = f"{key}={value.replace(base_version, next_version)}"
+        out.append(line)
+    out.append(f"OSTREE_VERSION={GLib.shell_quote(next_version)}")
+    return "".join(f"{line}\n" for line in out)
+
+
+def remove_files(root: Path, tf: Treefile) -> None:
+    for name in tf.remove_files:
+        remove_path(resolve_in_root(root, name, follow_last=False))
+
+
+def add_files(root: Path, tf: Treefile) -> None:
+    """Each source file copied with its permissions; an etc/ destination is in /usr/etc."""
+    for entry in tf.add_files:
+        dest = entry.dest.lstrip("/")
+        dest = f"usr/{dest}" if dest.startswith("etc/") else dest
+        path = resolve_in_root(root, dest, follow_last=False)
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists() or path.is_symlink():  # a symlink could lead out of the tree
-            path.unlink()
-        path.mkdir(mode=0o1777 if name == "tmp" else 0o755)
-    (rootfs / "tmp").chmod(0o1777)
-    boot = real_dir(rootfs, "boot")
-    if boot.is_dir():
-        for child in boot.iterdir():
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+            raise FedostreeError(f"add-files: {entry.dest} is a directory in the tree")
+        mode = entry.source.stat().st_mode & 0o7777
+        write_file(root, str(path.relative_to(root)), entry.source.read_bytes(), mode)
+
+
+# --- the scripts ------------------------------------------------------------------------
+
+
+def run_scripts(root: Path, tf: Treefile) -> None:
+    """The inline scripts in their order, then the postprocess-script ("executed after
+    all other postprocess"), each executed directly (its #! line applies)."""
+    scripts: list[tuple[str, str, str | bytes]] = [
+        (f"postprocess[{i}]", INLINE_SCRIPT.format(i), body)
+        for i, body in enumerate(tf.postprocess)
+    ]
+    if tf.postprocess_script is not None:
+        scripts.append(("postprocess-script", TREEFILE_SCRIPT, tf.postprocess_script.read_bytes()))
+    for where, rel, body in scripts:
+        log.info("running %s", where)
+        with temporary_etc(root):
+            run_script(root, where, rel, body)
+
+
+def run_script(root: Path, where: str, rel: str, body: str | bytes) -> None:
+    script = root / rel
+    write_file(root, rel, body, 0o755)
+    try:
+        with Sandbox(root, shape="usr-etc") as sandbox:
+            result = sandbox.run([f"/{rel}"])
+    finally:
+        script.unlink(missing_ok=True)
+    if result.returncode != 0:
+        output = " | ".join((result.stdout + result.stderr).strip().splitlines()[-5:])
+        raise FedostreeError(
+            f"{where} failed with exit status {result.returncode}"
+            + (f": {output}" if output else "")
+        )

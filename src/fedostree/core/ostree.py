@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -146,28 +146,95 @@ def write_commit(
     return str(commit)
 
 
+# (st_dev, st_ino, mode) -> the mode to commit, for a regular file
+ModeFilter = Callable[[int, int, int], int]
+
+
 def commit_directory(
-    repo: OSTree.Repo, path: Path, devino: OSTree.RepoDevInoCache | None
+    repo: OSTree.Repo,
+    path: Path,
+    devino: OSTree.RepoDevInoCache | None,
+    *,
+    sepolicy: OSTree.SePolicy | None = None,
+    mode_filter: ModeFilter | None = None,
 ) -> OSTree.MutableTree:
-    """Read a directory into a mutable tree; hardlinks to the repo's objects cost no hashing."""
+    """Read a directory into a mutable tree; hardlinks to the repo's objects cost no hashing.
+    With a policy every file is labeled by it (a file it gives no label is an error); a
+    mode filter decides each regular file's committed mode."""
     mtree = OSTree.MutableTree.new()
-    modifier = OSTree.RepoCommitModifier.new(OSTree.RepoCommitModifierFlags.NONE, None)
+    flags = OSTree.RepoCommitModifierFlags.NONE
+    if sepolicy is not None:
+        flags |= OSTree.RepoCommitModifierFlags.ERROR_ON_UNLABELED
+    if mode_filter is None:
+        modifier = OSTree.RepoCommitModifier.new(flags, None)
+    else:
+        modifier = OSTree.RepoCommitModifier.new(flags, _commit_filter(mode_filter), None)
     if devino is not None:
         modifier.set_devino_cache(devino)
+    if sepolicy is not None:
+        modifier.set_sepolicy(sepolicy)
     dfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         repo.write_dfd_to_mtree(dfd, ".", mtree, modifier, None)
+    except GLib.Error as e:
+        raise FedostreeError(f"committing {path}: {e.message}") from e
     finally:
         os.close(dfd)
     return mtree
 
 
+def _commit_filter(mode_filter: ModeFilter) -> Callable[..., OSTree.RepoCommitFilterResult]:
+    def apply(_repo: OSTree.Repo, _path: str, info: Gio.FileInfo, *_: Any) -> Any:
+        if info.get_file_type() == Gio.FileType.REGULAR:
+            mode = info.get_attribute_uint32("unix::mode")
+            dev = info.get_attribute_uint32("unix::device")
+            new = mode_filter(dev, info.get_attribute_uint64("unix::inode"), mode)
+            if new != mode:
+                info.set_attribute_uint32("unix::mode", new)
+        return OSTree.RepoCommitFilterResult.ALLOW
+
+    return apply
+
+
+def load_sepolicy(rootfs: Path) -> OSTree.SePolicy | None:
+    """The tree's own SELinux policy (`SELINUXTYPE` in its etc/selinux/config, or in
+    usr/etc), or None when it names none."""
+    try:
+        policy = OSTree.SePolicy.new(Gio.File.new_for_path(str(rootfs)), None)
+    except GLib.Error as e:
+        raise FedostreeError(f"the tree's SELinux policy cannot be loaded: {e.message}") from e
+    return policy if policy.get_name() else None
+
+
+def pull_local(dest: OSTree.Repo, src: OSTree.Repo, commits: Sequence[str]) -> None:
+    """Copy the commits and their missing objects from one local repository to another."""
+    options = GLib.Variant(
+        "a{sv}",
+        {
+            "refs": GLib.Variant("as", list(commits)),
+            "flags": GLib.Variant("i", int(OSTree.RepoPullFlags.NONE)),
+            "depth": GLib.Variant("i", 0),
+        },
+    )
+    dest.pull_with_options(src.get_path().get_uri(), options, None, None)
+
+
 def checkout_union(
-    repo: OSTree.Repo, commit: str, dest: Path, devino: OSTree.RepoDevInoCache | None = None
+    repo: OSTree.Repo,
+    commit: str,
+    dest: Path,
+    devino: OSTree.RepoDevInoCache | None = None,
+    *,
+    identical_only: bool = False,
 ) -> None:
-    """Hardlink-check out a commit over dest, files of later checkouts replacing earlier ones."""
+    """Hardlink-check out a commit over dest, files of later checkouts replacing earlier
+    ones; with identical_only, a file that differs from the one in dest is an error."""
     options = OSTree.RepoCheckoutAtOptions()
-    options.overwrite_mode = OSTree.RepoCheckoutOverwriteMode.UNION_FILES
+    options.overwrite_mode = (
+        OSTree.RepoCheckoutOverwriteMode.UNION_IDENTICAL
+        if identical_only
+        else OSTree.RepoCheckoutOverwriteMode.UNION_FILES
+    )
     options.no_copy_fallback = True
     if devino is not None:
         options.set_devino(devino)
@@ -182,23 +249,36 @@ def set_ref(repo: OSTree.Repo, ref: str, commit: str | None) -> None:
     repo.transaction_set_ref(None, ref, commit)
 
 
-def tree_size(repo: OSTree.Repo, rev: str) -> tuple[int, int]:
-    """(number of files, total bytes of regular files) of a committed tree, as checked out."""
+def commit_files(repo: OSTree.Repo, rev: str) -> Iterator[tuple[str, Gio.FileInfo, Gio.File]]:
+    """(absolute path, info, file) of every file and symlink of a committed tree."""
     _, root, _ = repo.read_commit(rev, None)
-    files = size = 0
-    pending = [root]
-    attrs = "standard::name,standard::type,standard::size"
+    pending = [("", root)]
+    attrs = "standard::name,standard::type,standard::size,unix::mode"
     while pending:
-        directory = pending.pop()
+        prefix, directory = pending.pop()
         for info in directory.enumerate_children(
             attrs, Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None
         ):
+            path, child = f"{prefix}/{info.get_name()}", directory.get_child(info.get_name())
             if info.get_file_type() == Gio.FileType.DIRECTORY:
-                pending.append(directory.get_child(info.get_name()))
+                pending.append((path, child))
             else:
-                files += 1
-                size += info.get_size() if info.get_file_type() == Gio.FileType.REGULAR else 0
+                yield path, info, child
+
+
+def tree_size(repo: OSTree.Repo, rev: str) -> tuple[int, int]:
+    """(number of files, total bytes of regular files) of a committed tree, as checked out."""
+    files = size = 0
+    for _path, info, _file in commit_files(repo, rev):
+        files += 1
+        size += info.get_size() if info.get_file_type() == Gio.FileType.REGULAR else 0
     return files, size
+
+
+def read_bytes(file: Gio.File) -> bytes:
+    """A committed regular file's content."""
+    _, data, _ = file.load_contents(None)
+    return bytes(data)
 
 
 def commit_parent(repo: OSTree.Repo, commit: str) -> str | None:

@@ -4,11 +4,17 @@ A tree assembled from the package cache is made of hardlinks to the cache's obje
 so writing to one of its files in place would corrupt every tree that shares it. The
 sandbox therefore shows the tree through rofiles-fuse (new files, renames and deletes
 are fine; in-place writes to shared files are refused) where FUSE works, and with
-/usr read-only otherwise. Break the links of files meant to be edited (/etc) first."""
+/usr read-only otherwise. Break the links of files meant to be edited (/etc) first.
+
+Two shapes: "tree" (the scriptlets') shows the whole tree as `/` with empty /tmp, /var and
+/run; "usr-etc" is rpm-ostree's view for postprocessing (rust/src/bwrap.rs): the tree's
+/usr and /etc, its /var read-only, its /bin, /lib, ... symlinks, and nothing else of it
+(writes elsewhere land in the sandbox's own, discarded root)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import shutil
 import subprocess
@@ -18,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 from fedostree.core.rootfs import resolve_in_root
 from fedostree.errors import FedostreeError
@@ -26,6 +33,8 @@ ENV = {"PATH": "/usr/sbin:/usr/bin", "LANG": "C.UTF-8", "HOME": "/root", "TERM":
 SCRIPT_PATH = "/run/fedostree/script"
 JOBS_DIR = "/run/fedostree/jobs"
 STATE_DIRS = ("tmp", "var", "run")  # empty tmpfs in every sandbox
+USR_LINKS = ("lib", "lib32", "lib64", "bin", "sbin")  # toplevel symlinks into /usr
+Shape = Literal["tree", "usr-etc"]
 OUT_DIR = "/run/fedostree/out"
 # Runs each job with its output captured and its exit status recorded; stops at a failure.
 DRIVER = (
@@ -48,9 +57,10 @@ class JobFailure:
 
 
 class Sandbox:
-    def __init__(self, rootfs: Path, *, timeout: float = 600) -> None:
+    def __init__(self, rootfs: Path, *, timeout: float = 600, shape: Shape = "tree") -> None:
         self.rootfs = rootfs
         self.timeout = timeout
+        self.shape = shape
         self._stack = contextlib.ExitStack()
         self._view = rootfs
         self._usr_readonly = False
@@ -136,10 +146,24 @@ class Sandbox:
             return _first_failure(out, len(jobs), proc.stderr)
 
     def _bwrap_args(self) -> list[str]:
+        if self.shape == "usr-etc":
+            return [*self._usr_etc_mounts(), *isolation_args()]
         args = ["bwrap", "--bind", str(self._view), "/"]
         if self._usr_readonly:
             args += ["--ro-bind", str(self._view / "usr"), "/usr"]
         return [*args, *system_mounts(), *isolation_args()]
+
+    def _usr_etc_mounts(self) -> list[str]:
+        usr = "--ro-bind" if self._usr_readonly else "--bind"
+        args = ["bwrap", usr, str(self._view / "usr"), "/usr"]
+        if (self.rootfs / "etc").is_dir():
+            args += ["--bind", str(self._view / "etc"), "/etc"]
+        if (self.rootfs / "var").is_dir():
+            args += ["--ro-bind", str(self.rootfs / "var"), "/var"]
+        for name in USR_LINKS:
+            if (self.rootfs / name).is_symlink():
+                args += ["--symlink", os.readlink(self.rootfs / name), f"/{name}"]
+        return [*args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
 
 
 def system_mounts() -> list[str]:
