@@ -55,6 +55,7 @@ def process_kernel(rootfs: Path, tf: Treefile) -> str | None:
     boot = real_dir(rootfs, "boot")
     remove_machine_id_boot_dir(rootfs)
     remove_path(boot / "loader")
+    remove_path(real_dir(rootfs, OSTREE_BOOT) / "loader")  # /boot/loader, as imported
     move_boot(rootfs)
     kernel = find_kernel(rootfs)
     if kernel is not None:
@@ -73,7 +74,8 @@ def remove_machine_id_boot_dir(rootfs: Path) -> None:
         return
     if len(machine_id) != 33:
         raise FedostreeError(f"/{MACHINE_ID} in the tree: invalid machine id {machine_id[:33]!r}")
-    remove_path(rootfs / "boot" / machine_id[:32])
+    for bootdir in ("boot", OSTREE_BOOT):  # a package's /boot is imported into ostree-boot
+        remove_path(real_dir(rootfs, bootdir) / machine_id[:32])
 
 
 def move_boot(rootfs: Path) -> None:

@@ -20,6 +20,9 @@ REF_PREFIX = "rpmostree/pkg"
 # Content under these directories is state, not part of the image: it becomes tmpfiles.d lines.
 STATE_DIRS = ("var", "run")
 FACTORY = "usr/share/factory"
+# The import's layout version: a cached import of another version is imported again.
+# 2: /boot/... is imported as /usr/lib/ostree-boot/... (rpm-ostree's importer does so).
+IMPORTER_VERSION = 2
 S_IFMT, S_IFDIR, S_IFLNK, S_IFREG = 0o170000, 0o040000, 0o120000, 0o100000
 
 
@@ -58,6 +61,8 @@ class PackageCache:
         md = ot.commit_metadata(self.repo, commit)
         if md.get("rpmostree.sha256") != sha256:
             return None
+        if md.get("fedostree.importer") != IMPORTER_VERSION:
+            return None
         return CachedPackage(
             nevra=md["rpmostree.nevra"],
             commit=commit,
@@ -79,6 +84,7 @@ class PackageCache:
             "rpmostree.sha256": GLib.Variant("s", sha256),
             "rpmostree.metadata": ot.bytes_variant(blob),
             "fedostree.nonroot": GLib.Variant("a(sss)", tree.nonroot),
+            "fedostree.importer": GLib.Variant("u", IMPORTER_VERSION),
         }
         commit = ot.write_commit(
             self.repo,
@@ -90,6 +96,15 @@ class PackageCache:
         )
         ot.set_ref(self.repo, ref, commit)
         return commit
+
+
+def translate_path(rel: str) -> str:
+    """Where a package's path lands in an OSTree tree, as rpm-ostree's importer
+    translates it: /boot/... (bootloader data, a legacy kernel) goes to
+    /usr/lib/ostree-boot/..., because /boot is the deployment's mount point."""
+    if rel.startswith("boot/"):
+        return "usr/lib/ostree-boot/" + rel.removeprefix("boot/")
+    return rel
 
 
 def check_safe_path(nevra: str, path: str) -> str:
@@ -123,7 +138,7 @@ class _PackageTree:
         self.symlinks: set[str] = set()
 
     def add(self, entry: PayloadEntry) -> None:
-        rel = check_safe_path(self.nevra, entry.path)
+        rel = translate_path(check_safe_path(self.nevra, entry.path))
         if not rel:
             return
         self._refuse_through_symlink(rel)
