@@ -31,6 +31,30 @@ def add_remote(
         raise FedostreeError(f"remote '{name}': {e.message}") from e
 
 
+def delete_remote(repo: OSTree.Repo, name: str) -> list[str]:
+    """Delete the remote and the refs pulled from it (NAME:REF); return those refs.
+
+    `ostree remote delete` leaves the refs in refs/remotes/NAME/: here nothing could
+    update them without the remote, no command lists or deletes them, and they would keep
+    their commits from `cleanup -b` forever (and would stand for another server's refs
+    if a remote of that name is added again). Deployments keep their own commits, so
+    deleting the refs removes nothing that is deployed. Refs go first: an interrupted
+    delete leaves the remote, and running it again finishes."""
+    remotes = sorted(repo.remote_list() or [])
+    if name not in remotes:
+        known = f"the remotes are {', '.join(remotes)}" if remotes else "there are no remotes"
+        raise ConfigError(f"no remote '{name}' ({known})")
+    _, refs = repo.list_refs_ext(None, OSTree.RepoListRefsExtFlags.NONE, None)
+    pulled = sorted(r for r in refs if r.startswith(f"{name}:"))
+    try:
+        for refspec in pulled:
+            repo.set_ref_immediate(name, refspec.partition(":")[2], None, None)
+        repo.remote_change(None, OSTree.RepoRemoteChange.DELETE, name, None, None, None)
+    except GLib.Error as e:
+        raise FedostreeError(f"remote '{name}': {e.message}") from e
+    return pulled
+
+
 def list_remotes(repo: OSTree.Repo) -> list[tuple[str, str]]:
     return [(name, repo.remote_get_url(name)[1]) for name in sorted(repo.remote_list() or [])]
 
