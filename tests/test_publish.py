@@ -186,10 +186,56 @@ def test_client_refuses_an_unsigned_tree(sysroot: Path, rpms: Path, key: GpgKey,
         ostree(server.repo, "summary", "-u", f"--gpg-sign={key.key_id}",
                f"--gpg-homedir={key.homedir}")  # fmt: skip
         r = client(sysroot, "rebase", f"{REMOTE}:{REF}")
-        assert "no signatures found" in error_message(r, 1)
+        message = error_message(r, 1)
+        assert "no signatures found" in message
+        assert "remote delete" not in message, "with a key, an unsigned commit is refused"
         assert checksums(sysroot) == []
     finally:
         server.stop()
+
+
+def test_a_remote_without_a_key_says_how_to_proceed(
+    sysroot: Path, signed: Path, rpms: Path, key: GpgKey, tmp_path: Path
+) -> None:
+    """`remote add` without --gpg-import or --no-gpg-verify requires signatures it has no
+    key for: the error says how to re-add the remote, and following it works."""
+    r = compose(treefile(tmp_path / "u", rpms, PASSING), tmp_path)
+    assert r.exit_code == 0, r.stderr
+    unsigned = Server(tmp_path / "repo")
+    signing = _served_copy(signed, tmp_path / "served")
+    try:
+        assert client(sysroot, "remote", "add", REMOTE, unsigned.url).exit_code == 0
+        message = error_message(client(sysroot, "rebase", f"{REMOTE}:{REF}"), 1)
+        assert message.startswith(f"pull from '{REMOTE}' ({REF}): Commit ")
+        assert "GPG verification enabled, but no signatures found;" in message
+        assert message.endswith(
+            f"to accept unsigned commits, re-add it: 'fedostree remote delete {REMOTE}' then "
+            f"'fedostree remote add --no-gpg-verify {REMOTE} {unsigned.url}' "
+            "(or, once the server signs, with --gpg-import KEY.asc)"
+        )
+        assert checksums(sysroot) == []
+        assert client(sysroot, "remote", "delete", REMOTE).exit_code == 0
+        r = client(sysroot, "remote", "add", "--no-gpg-verify", REMOTE, unsigned.url)
+        assert r.exit_code == 0, r.stderr
+        assert client(sysroot, "rebase", f"{REMOTE}:{REF}").exit_code == 0
+
+        assert client(sysroot, "remote", "delete", REMOTE).exit_code == 0
+        assert client(sysroot, "remote", "add", REMOTE, signing.url).exit_code == 0
+        message = error_message(client(sysroot, "rebase", f"{REMOTE}:{REF}"), 1)
+        assert "public key not found" in message
+        assert message.endswith(
+            f"re-add it with the server's public key: 'fedostree remote delete {REMOTE}' then "
+            f"'fedostree remote add --gpg-import KEY.asc {REMOTE} {signing.url}' "
+            "(or with --no-gpg-verify to skip verification)"
+        )
+        assert client(sysroot, "remote", "delete", REMOTE).exit_code == 0
+        _add_remote_with_key(sysroot, signing.url, key)
+        r = client(sysroot, "rebase", f"{REMOTE}:{REF}")
+        assert r.exit_code == 0, r.stderr
+        assert checksums(sysroot)[0] == refs(signed)[REF]
+    finally:
+        unsigned.stop()
+        signing.stop()
 
 
 def test_client_refuses_a_tampered_signature(sysroot: Path, signed: Path, key: GpgKey,
