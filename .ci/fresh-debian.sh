@@ -1,7 +1,7 @@
 #!/bin/bash
 # The README's promise on a fresh machine: a minimal Debian 12 (debootstrap's minbase,
 # plus make) that holds nothing but a clone of this repository's HEAD runs
-# `make setup && make test` as root, in a chroot.
+# `make setup && make test` as root, in a mount namespace pivoted into it.
 #
 #   sudo .ci/fresh-debian.sh [WORKDIR] [MAKE TARGETS...]   (default: setup test)
 #
@@ -53,18 +53,29 @@ if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     env_pass+=(PIP_CERT=/etc/fedostree-host-ca/ca.crt)
 fi
 
-cleanup() { umount -R "$root" 2>/dev/null || true; }
-trap cleanup EXIT
-# bubblewrap's pivot_root needs the root to be a mount point, not a bare chroot directory.
-mount --bind "$root" "$root"
-mount -t proc proc "$root/proc"
-mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys"
-mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"
+# Not a bare chroot: the kernel refuses new user namespaces (bubblewrap's sandboxes) to a
+# process whose root is not its mount namespace's root. So: a private mount namespace
+# whose root is pivoted to $root, the host's root detached; its mounts vanish with it.
+enter() {
+    unshare --mount --propagation private -- /bin/bash -euc '
+        root=$1; shift
+        mount --bind "$root" "$root"
+        mount -t proc proc "$root/proc"
+        mount --rbind /sys "$root/sys"
+        mount --rbind /dev "$root/dev"
+        mkdir -p "$root/.host"
+        cd "$root"
+        pivot_root . .host
+        umount -l /.host
+        rmdir /.host
+        cd /
+        exec /usr/bin/env -i "$@"' enter "$root" "$@"
+}
 
 echo "fresh Debian 12 in $root: $commit, make ${targets[*]}"
 start=$(date +%s)
 set +e
-chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+enter HOME=/root LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${env_pass[@]}" \
     /bin/bash -c 'cd /src/fedostree && for t in "$@"; do make "$t" || exit; done' \
     make "${targets[@]}" 2>&1 | tee "$work/log"
