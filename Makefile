@@ -2,9 +2,19 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := ostree gir1.2-ostree-1.0 python3-gi python3-solv python3-rpm \
-	python3-libcomps python3-librepo python3-venv rpm createrepo-c bubblewrap \
-	busybox-static gcc gnupg chromium
+# The Debian packages of every library and program the code, the tests, the demo and the
+# bench use (found with `dpkg -S`); essential packages (coreutils: cp, du; libc-bin:
+# ldconfig; dash: sh) are on every Debian system and not listed.
+APT_LIBRARIES := gir1.2-ostree-1.0 python3-gi python3-solv python3-rpm python3-libcomps \
+	python3-librepo python3-venv
+# ostree: ostree, rofiles-fuse; rpm: rpm, rpmbuild; rpm2cpio and cpio: unpacking RPMs in
+# tests; createrepo-c: createrepo_c; bubblewrap: bwrap; busybox-static: /bin/busybox, the
+# sample trees' shell; gcc, libc6-dev, binutils: compiled test fixtures and readelf;
+# gnupg: gpg, gpgconf; chromium: the status page's rendering test; procps: ps;
+# e2fsprogs: chattr; mount: umount; dnf: the bench's traditional path (and its test).
+APT_PROGRAMS := ostree rpm rpm2cpio cpio createrepo-c bubblewrap busybox-static gcc libc6-dev \
+	binutils gnupg chromium procps e2fsprogs mount dnf
+APT_PACKAGES := $(APT_LIBRARIES) $(APT_PROGRAMS)
 DEMO := demo
 
 .PHONY: setup apt venv demo test lint typecheck clean

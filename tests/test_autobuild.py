@@ -109,10 +109,10 @@ def autobuild(products: Path, work: Path, *extra: str | Path) -> Any:
 
 
 def published(repo: Path) -> dict[str, str]:
-    """Published refs: every ref but the candidates/ ones."""
+    """Published refs: every ref but the candidates:REF ones."""
     if not (repo / "config").exists():
         return {}
-    names = [r for r in ostree(repo, "refs").split() if not r.startswith("candidates/")]
+    names = [r for r in ostree(repo, "refs").split() if not r.startswith("candidates:")]
     return {r: ostree(repo, "rev-parse", r).strip() for r in names}
 
 
@@ -241,7 +241,7 @@ def test_a_tree_failing_its_tests_is_not_published_and_retried(
     for _ in range(2):  # the state is not advanced: the next poll retries (and fails again)
         r = autobuild(products, tmp_path, "--once")
         message = error_message(r, 1)
-        assert message.startswith(f"{B}: tests failed: usr-symlinks (candidates/{B} is ")
+        assert message.startswith(f"{B}: tests failed: usr-symlinks (candidates:{B} is ")
         lines = tree_lines(r.stdout)
         assert lines[A] == f"{A}: unchanged rawhide ({first[A][:12]})"
         assert lines[B].startswith(f"{B}: failed tests rawhide.1 (")
@@ -250,7 +250,7 @@ def test_a_tree_failing_its_tests_is_not_published_and_retried(
         latest = read_json(repo / AUTOBUILD / "latest.json")
         assert latest["outcome"] == "failed"
         assert latest["trees"][1]["failed_checks"] == ["usr-symlinks"]
-    candidate = ostree(repo, "rev-parse", f"candidates/{B}").strip()
+    candidate = ostree(repo, "rev-parse", f"candidates:{B}").strip()
     assert candidate != first[B] and lines[B].endswith(
         f"({candidate[:12]}: usr-symlinks); not published"
     )

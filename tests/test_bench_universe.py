@@ -25,9 +25,9 @@ from fedostree.core.repomd import RepoMetadata
 from fedostree.core.resolve import Request, resolve
 from fedostree.core.rpmfile import header_from_blob, read_header_blob
 from fedostree.errors import CommandError, FedostreeError
-from tests.support.data import SHARED_DATA
+from tests.support.data import DATA
 
-SOURCE = SHARED_DATA / "centos-stream-9" / "baseos-2022-02"
+SOURCE = DATA / "centos-stream-9" / "baseos-2022-02"
 SCALE = 0.001
 # The real metadata lists these provides twice; a spec cannot say the same provide twice.
 DUPLICATE_PROVIDES = {

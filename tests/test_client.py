@@ -87,6 +87,49 @@ def test_remote_add_list_and_add_again(sysroot: Path) -> None:
     assert config.strip() == "http://127.0.0.1:1/repo/"
 
 
+def test_remote_delete_removes_the_remote_and_its_refs(
+    deployed: Path, server: Server, trees: Trees
+) -> None:
+    """The remote's refs go with it (unlike `ostree remote delete`): the update it had
+    downloaded is pruned by `cleanup -b`; the deployment stays, and upgrading says that
+    the remote is gone until it is added again."""
+    server.publish(REF, trees.v2)
+    assert client(deployed, "upgrade", "--download-only").exit_code == 0
+    local = deployed / "ostree/repo"
+    assert f"{REMOTE}:{REF}" in ostree(local, "refs").split()
+
+    r = client(deployed, "remote", "delete", REMOTE)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        f"remote '{REMOTE}' deleted, with its refs {REMOTE}:{REF}",
+        f"Deployment 0 follows {REMOTE}:{REF}: add the remote again to upgrade it.",
+    ]
+    assert client(deployed, "remote", "list").stdout == ""
+    assert ostree(local, "remote", "list") == ""
+    assert not any(r.startswith(f"{REMOTE}:") for r in ostree(local, "refs").split())
+    assert_deployed(deployed, trees.v1)
+    assert client(deployed, "cleanup", "-b").exit_code == 0
+    show = subprocess.run(["ostree", f"--repo={local}", "show", trees.v2], capture_output=True)
+    assert show.returncode != 0, "the downloaded update is no longer kept by a ref"
+    fsck(local)
+
+    r = client(deployed, "upgrade")
+    assert (
+        error_message(r, 2)
+        == f"no remote '{REMOTE}' (add one with 'fedostree remote add {REMOTE} URL')"
+    )
+    r = client(deployed, "remote", "delete", REMOTE)
+    assert error_message(r, 2) == f"no remote '{REMOTE}' (there are no remotes)"
+    add_remote(deployed, "http://127.0.0.1:1/", name="other")
+    r = client(deployed, "remote", "delete", REMOTE)
+    assert error_message(r, 2) == f"no remote '{REMOTE}' (the remotes are other)"
+
+    add_remote(deployed, server.url)
+    r = client(deployed, "upgrade")
+    assert r.exit_code == 0, r.stderr
+    assert_deployed(deployed, trees.v2, trees.v1)
+
+
 def test_rebase_deploys_the_tree_with_a_boot_entry(
     sysroot: Path, server: Server, trees: Trees
 ) -> None:

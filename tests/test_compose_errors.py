@@ -241,6 +241,16 @@ def test_repository_not_defined_in_any_repo_file(tmp_path: Path, errors_repo: Pa
     assert_untouched(tmp_path, before)
 
 
+def test_a_ref_under_candidates_is_refused(tmp_path: Path, errors_repo: Path) -> None:
+    treefile, before = baseline(tmp_path, errors_repo.as_uri())
+    treefile.write_text(TREE.replace(f"ref: {REF}", "ref: candidates/x86_64/base"))
+    r = compose(treefile, tmp_path)
+    assert error_message(r, 2).startswith(
+        f"{treefile}: ref: 'candidates/x86_64/base' is under candidates/, which older composes "
+    )
+    assert_untouched(tmp_path, before)
+
+
 # --- scriptlets ---
 
 

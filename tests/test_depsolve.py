@@ -21,9 +21,9 @@ from fedostree.core.resolve import resolve as resolve_request
 from fedostree.errors import ConfigError, ResolveError
 from fedostree.model.lockfile import Lockfile
 from fedostree.model.treefile import Treefile
-from tests.support.data import SHARED_DATA
+from tests.support.data import DATA
 
-BASEOS = SHARED_DATA / "centos-stream-9/baseos-2022-02"
+BASEOS = DATA / "centos-stream-9/baseos-2022-02"
 
 
 def metadata(repo_id: str, path: Path) -> RepoMetadata:

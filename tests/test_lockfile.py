@@ -21,10 +21,10 @@ from fedostree.model.lockfile import (
     read_lockfile,
     write_lockfile,
 )
-from tests.support.data import SHARED_DATA
+from tests.support.data import DATA
 from tests.support.resolve_repos import build_resolve_repos, local_metadata, pool_of
 
-FCOS = SHARED_DATA / "treefiles/upstream/fedora-coreos-config"
+FCOS = DATA / "treefiles/upstream/fedora-coreos-config"
 
 
 def write(path: Path, content: object) -> Path:

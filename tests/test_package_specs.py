@@ -16,7 +16,7 @@ from fedostree.errors import ConfigError, ResolveError
 from fedostree.model.package_spec import check_package_names, check_package_specs, spec_problem
 from fedostree.model.treefile import RepoPackages, Treefile
 from fedostree.model.treefile_load import load_treefile
-from tests.support.data import SHARED_DATA
+from tests.support.data import DATA
 from tests.support.resolve_repos import build_resolve_repos, local_metadata, pool_of
 
 TREEFILE = Path("/config/treefile.yaml")
@@ -133,7 +133,7 @@ def test_the_real_treefiles_specs_are_all_specs() -> None:
     """Every package key of the historical and upstream treefiles in data/ (Fedora CoreOS,
     Silverblue and its siblings, fedora-atomic) passes the checks made before fetching."""
     checked = 0
-    for path in sorted((SHARED_DATA / "treefiles").rglob("*.[jy]*")):
+    for path in sorted((DATA / "treefiles").rglob("*.[jy]*")):
         if "lock" in path.name or "products" in path.name:
             continue
         try:

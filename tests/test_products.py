@@ -13,9 +13,9 @@ from fedostree.compose.products import NAMED_POSTPROCESS, expand_treefiles, load
 from fedostree.errors import ConfigError
 from fedostree.model.treefile_load import validate_for_compose
 from tests.support.cli import ostree, published_refs, run
-from tests.support.data import SHARED_DATA
+from tests.support.data import DATA
 
-REAL = SHARED_DATA / "treefiles"
+REAL = DATA / "treefiles"
 JAN = REAL / "products-2014-01-22.json"
 FEB = REAL / "products-2014-02-09.json"
 JAN_BASE = ("kernel", "ostree", "fedora-release", "lvm2", "btrfs-progs", "e2fsprogs", "xfsprogs")

@@ -1,5 +1,5 @@
-"""Promotion, pruning and signing, end to end: a compose lands on `candidates/REF`, only a
-tree that passes its tests moves REF; old versions are pruned; published commits and the
+"""Promotion, pruning and signing, end to end: a compose lands on `candidates:REF` (out of
+the summary), only a tree that passes its tests moves REF; old versions are pruned; published commits and the
 summary are signed, and a client with the key refuses unsigned or tampered commits."""
 
 from __future__ import annotations
@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from fedostree.compose.results import load_results
 from fedostree.core import ostree as ot
+from fedostree.status import collect_trees
 from tests.support.cli import compose, error_message, fsck, ostree, refs, run
 from tests.support.client import (
     REF,
@@ -24,7 +26,8 @@ from tests.support.client import (
 from tests.support.gpg import GpgKey, make_gpg_key
 from tests.support.rpms import write_treefile
 
-CANDIDATE = f"candidates/{REF}"
+CANDIDATE = f"candidates:{REF}"
+OLD_CANDIDATE = f"candidates/{REF}"  # before candidates:REF
 TREE = """\
 ref: {ref}
 repos: [test-repo]
@@ -42,6 +45,35 @@ pytestmark = pytest.mark.slow
 def treefile(config: Path, rpms: Path, *tests: str) -> Path:
     text = TREE.format(ref=REF, tests="\n".join(tests) if tests else "  []")
     return write_treefile(config, rpms.as_uri(), text)
+
+
+def summary_refs(repo: Path) -> list[str]:
+    """The refs the summary offers clients, as the stock `ostree summary -v` lists them."""
+    return [
+        line[2:] for line in ostree(repo, "summary", "-v").splitlines() if line.startswith("* ")
+    ]
+
+
+def status_page(repo: Path, ref: str) -> str:
+    """The tree's status page, as `fedostree serve` shows it."""
+    server = Server(repo)
+    try:
+        with urllib.request.urlopen(f"{server.url}status/tree/{ref}", timeout=30) as response:
+            return str(response.read().decode())
+    finally:
+        server.stop()
+
+
+def stock_pull(repo: Path, ref: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`ostree pull` of ref into a new repository, as a client of the served repo."""
+    server, local = Server(repo), tmp_path / "stock-client"
+    try:
+        ostree(local, "init", "--mode=bare-user")
+        ostree(local, "remote", "add", "--no-gpg-verify", "srv", server.url)
+        return subprocess.run(["ostree", f"--repo={local}", "pull", "srv", ref],
+                              capture_output=True, text=True)  # fmt: skip
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +105,14 @@ def test_only_a_tested_commit_is_published(tmp_path: Path, rpms: Path) -> None:
     assert "the feature is missing" in next(c.log for c in failed.checks if c.name == "test:broken")
     shown = run("compose", "results", REF, "--repo", repo)
     assert shown.exit_code == 0 and "failed" in shown.stdout and "test:broken" in shown.stdout
-    summary = ostree(repo, "summary", "--view")
-    assert good in summary and bad not in summary.split(CANDIDATE)[0]
+    # Clients are offered REF only: the failed candidate is neither in the summary nor a
+    # branch they could pull, while the status page shows it failed.
+    assert summary_refs(repo) == [REF]
+    assert bad not in ostree(repo, "summary", "-v")
+    assert stock_pull(repo, OLD_CANDIDATE, tmp_path).returncode != 0
+    page = status_page(repo, REF)
+    assert f'class="candidate-failed" data-ref="{REF}"' in page
+    assert f'data-commit="{bad}"' in page and "test:broken" in page
 
     # Unchanged inputs: nothing is recomposed, and the tree is still reported failed.
     r = compose(treefile(tmp_path / "b", rpms, PASSING, FAILING), tmp_path)
@@ -93,6 +131,33 @@ def test_only_a_tested_commit_is_published(tmp_path: Path, rpms: Path) -> None:
     fsck(repo)
 
 
+def test_old_style_candidate_refs_are_moved_by_the_next_compose(tmp_path: Path, rpms: Path) -> None:
+    """A repository composed before candidates:REF has refs/heads/candidates/REF, listed
+    in its summary: it is still read, and the next compose moves it out of the summary."""
+    repo = tmp_path / "repo"
+    assert compose(treefile(tmp_path / "a", rpms, PASSING), tmp_path).exit_code == 0
+    good = refs(repo)[REF]
+    failing = treefile(tmp_path / "b", rpms, PASSING, FAILING)
+    assert compose(failing, tmp_path).exit_code == 1
+    bad = refs(repo)[CANDIDATE]
+    ostree(repo, "refs", f"--create={OLD_CANDIDATE}", bad)
+    ostree(repo, "refs", "--delete", CANDIDATE)
+    ostree(repo, "summary", "-u")
+    assert summary_refs(repo) == [OLD_CANDIDATE, REF]
+
+    shown = run("compose", "results", REF, "--repo", repo)
+    assert shown.exit_code == 0 and f"({bad[:12]}): failed" in shown.stdout
+    [tree] = collect_trees(repo)
+    assert tree.ref == REF and tree.failed_candidate is not None
+    assert tree.failed_candidate.commit == bad
+
+    r = compose(failing, tmp_path)
+    assert r.exit_code == 1 and "unchanged" in r.stdout
+    assert refs(repo) == {REF: good, CANDIDATE: bad}
+    assert summary_refs(repo) == [REF]
+    fsck(repo)
+
+
 def test_a_broken_test_command_is_a_failure_not_a_crash(tmp_path: Path, rpms: Path) -> None:
     missing = '  - {name: nosuch, command: ["/usr/bin/no-such-program"], timeout: 30}'
     r = compose(treefile(tmp_path / "a", rpms, missing), tmp_path)
@@ -100,6 +165,8 @@ def test_a_broken_test_command_is_a_failure_not_a_crash(tmp_path: Path, rpms: Pa
     assert REF not in refs(tmp_path / "repo")
     results = load_results(tmp_path / "repo", refs(tmp_path / "repo")[CANDIDATE])
     assert results is not None and results.failed == ["test:nosuch"]
+    # A client asking for the tree by its name gets nothing: only the candidate exists.
+    assert stock_pull(tmp_path / "repo", REF, tmp_path).returncode != 0
 
 
 def test_prune_keeps_the_configured_number_of_versions(tmp_path: Path, rpms: Path) -> None:
@@ -186,10 +253,56 @@ def test_client_refuses_an_unsigned_tree(sysroot: Path, rpms: Path, key: GpgKey,
         ostree(server.repo, "summary", "-u", f"--gpg-sign={key.key_id}",
                f"--gpg-homedir={key.homedir}")  # fmt: skip
         r = client(sysroot, "rebase", f"{REMOTE}:{REF}")
-        assert "no signatures found" in error_message(r, 1)
+        message = error_message(r, 1)
+        assert "no signatures found" in message
+        assert "remote delete" not in message, "with a key, an unsigned commit is refused"
         assert checksums(sysroot) == []
     finally:
         server.stop()
+
+
+def test_a_remote_without_a_key_says_how_to_proceed(
+    sysroot: Path, signed: Path, rpms: Path, key: GpgKey, tmp_path: Path
+) -> None:
+    """`remote add` without --gpg-import or --no-gpg-verify requires signatures it has no
+    key for: the error says how to re-add the remote, and following it works."""
+    r = compose(treefile(tmp_path / "u", rpms, PASSING), tmp_path)
+    assert r.exit_code == 0, r.stderr
+    unsigned = Server(tmp_path / "repo")
+    signing = _served_copy(signed, tmp_path / "served")
+    try:
+        assert client(sysroot, "remote", "add", REMOTE, unsigned.url).exit_code == 0
+        message = error_message(client(sysroot, "rebase", f"{REMOTE}:{REF}"), 1)
+        assert message.startswith(f"pull from '{REMOTE}' ({REF}): Commit ")
+        assert "GPG verification enabled, but no signatures found;" in message
+        assert message.endswith(
+            f"to accept unsigned commits, re-add it: 'fedostree remote delete {REMOTE}' then "
+            f"'fedostree remote add --no-gpg-verify {REMOTE} {unsigned.url}' "
+            "(or, once the server signs, with --gpg-import KEY.asc)"
+        )
+        assert checksums(sysroot) == []
+        assert client(sysroot, "remote", "delete", REMOTE).exit_code == 0
+        r = client(sysroot, "remote", "add", "--no-gpg-verify", REMOTE, unsigned.url)
+        assert r.exit_code == 0, r.stderr
+        assert client(sysroot, "rebase", f"{REMOTE}:{REF}").exit_code == 0
+
+        assert client(sysroot, "remote", "delete", REMOTE).exit_code == 0
+        assert client(sysroot, "remote", "add", REMOTE, signing.url).exit_code == 0
+        message = error_message(client(sysroot, "rebase", f"{REMOTE}:{REF}"), 1)
+        assert "public key not found" in message
+        assert message.endswith(
+            f"re-add it with the server's public key: 'fedostree remote delete {REMOTE}' then "
+            f"'fedostree remote add --gpg-import KEY.asc {REMOTE} {signing.url}' "
+            "(or with --no-gpg-verify to skip verification)"
+        )
+        assert client(sysroot, "remote", "delete", REMOTE).exit_code == 0
+        _add_remote_with_key(sysroot, signing.url, key)
+        r = client(sysroot, "rebase", f"{REMOTE}:{REF}")
+        assert r.exit_code == 0, r.stderr
+        assert checksums(sysroot)[0] == refs(signed)[REF]
+    finally:
+        unsigned.stop()
+        signing.stop()
 
 
 def test_client_refuses_a_tampered_signature(sysroot: Path, signed: Path, key: GpgKey,

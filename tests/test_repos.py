@@ -20,9 +20,10 @@ from fedostree.core.repomd import RepoMetadata, fetch_metadata, fetch_revision
 from fedostree.core.resolve import Request, resolve
 from fedostree.errors import ConfigError, FedostreeError
 from tests.support.cli import compose, error_message, ostree, rpmdb_names
+from tests.support.data import DATA
 from tests.support.rpms import base_packages, make_repo, sha256_file
 
-UPSTREAM = Path(__file__).resolve().parents[1] / "data/treefiles/upstream"
+UPSTREAM = DATA / "treefiles/upstream"
 METALINK = Path(__file__).resolve().parent / "data/metalink.xml"
 DEAD = "http://127.0.0.1:9/repo"  # nothing listens on the discard port: refused at once
 VARIABLES = {"basearch": "x86_64", "releasever": "40"}

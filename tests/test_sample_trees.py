@@ -57,7 +57,7 @@ def checkout(repo: Path, ref: str, dest: Path) -> Path:
 def test_six_refs_in_one_archive_repo(composed: dict) -> None:
     repo = composed["repo"]
     assert sorted(published_refs(repo)) == sorted(PREFIX + t for t in TREES)
-    assert f"candidates/{BROKEN}" in refs(repo)
+    assert f"candidates:{BROKEN}" in refs(repo)
     ostree(repo, "fsck")
     for tree in TREES:
         assert f"{PREFIX}{tree}: committed 20 " in composed["first"].stdout
@@ -129,7 +129,7 @@ def test_stock_ostree_admin_deploy_accepts_the_tree(composed: dict, sysroot: Pat
 def test_broken_tree_failed_its_checks(composed: dict) -> None:
     assert f"{BROKEN}: committed 20 " in composed["first"].stdout
     assert "failed tests: usr-symlinks, not published" in composed["first"].stdout
-    commit = refs(composed["repo"])[f"candidates/{BROKEN}"]
+    commit = refs(composed["repo"])[f"candidates:{BROKEN}"]
     results = load_results(composed["repo"], commit)
     assert results is not None and results.failed == ["usr-symlinks"]
     log = next(c.log for c in results.checks if c.name == "usr-symlinks")

@@ -19,9 +19,9 @@ from fedostree.errors import CommandError, ConfigError, FedostreeError
 from fedostree.sample.comps import COMPS_EXTRACT
 from fedostree.sample.plan import PlannedFile, PlannedPackage, check_paths
 from fedostree.sample.universe import build_sample_repo, run_command
-from tests.support.data import SHARED_DATA
+from tests.support.data import DATA
 
-F20 = SHARED_DATA / "fedora-20"
+F20 = DATA / "fedora-20"
 F20_COMPS = F20 / "comps-f20.xml.in"
 F20_DTD = F20 / "comps.dtd"
 GROUPS = [

@@ -39,7 +39,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 REF = "test/x86_64/status"
 UNRELEASED = "test/x86_64/unreleased"
 REMOTE_NAME = "lab"
-CANDIDATE = "candidates/"
+CANDIDATE = "candidates:"
 
 KERNEL = next(p for p in demo_packages() if p.name == "kernel")
 BASH = next(p for p in base_packages() if p.name == "bash")
@@ -333,7 +333,8 @@ def test_tree_page_shows_the_history_with_package_diffs(
 
 
 def test_unknown_tree_is_a_404_page(served: str) -> None:
-    for path in ("status/tree/no/such/tree", f"status/tree/{CANDIDATE}{REF}", "status/elsewhere"):
+    candidates = (f"status/tree/{CANDIDATE}{REF}", f"status/tree/candidates/{REF}")
+    for path in ("status/tree/no/such/tree", *candidates, "status/elsewhere"):
         code, body, _ = fetch(served + path)
         assert code == 404, path
         assert parse(body).one("h1", id="not-found")

@@ -16,9 +16,9 @@ from fedostree.errors import ConfigError
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile, validate_for_compose
 from tests.support.cli import run
-from tests.support.data import SHARED_DATA
+from tests.support.data import DATA
 
-REAL_TREEFILES = SHARED_DATA / "treefiles"
+REAL_TREEFILES = DATA / "treefiles"
 
 
 def write(directory: Path, name: str, text: str) -> Path:

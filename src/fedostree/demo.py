@@ -18,8 +18,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from fedostree.compose.candidates import candidate_commit, published_refs
 from fedostree.compose.commit import PKGLIST_KEY
-from fedostree.compose.publish import candidate_ref, is_candidate
 from fedostree.compose.results import load_results
 from fedostree.core import ostree as ot
 
@@ -83,8 +83,7 @@ def write_config(config: Path, sample: Path) -> Path:
 
 def show_trees(repo_path: Path) -> None:
     repo = ot.open_repo(repo_path)
-    _, all_refs = repo.list_refs(None, None)
-    refs = {ref: commit for ref, commit in all_refs.items() if not is_candidate(ref)}
+    refs = published_refs(repo)
     table = Table(title=f"Published trees in {repo_path}")
     for column in ("ref", "version", "packages", "files", "size"):
         table.add_column(column, justify="left" if column == "ref" else "right")
@@ -107,7 +106,7 @@ def show_trees(repo_path: Path) -> None:
 
 def show_failures(repo_path: Path, ref: str) -> None:
     """The logs of the checks the newest candidate of ref failed."""
-    commit = ot.resolve_rev(ot.open_repo(repo_path), candidate_ref(ref))
+    commit = candidate_commit(ot.open_repo(repo_path), ref)
     results = load_results(repo_path, commit) if commit else None
     for check in results.checks if results else ():
         if check.outcome != "passed":

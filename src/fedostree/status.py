@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedostree.compose.candidates import list_candidates, published_refs
 from fedostree.compose.commit import PKGLIST_KEY
 from fedostree.compose.results import RESULTS_DIR, load_results, log_name
 from fedostree.core import ostree as ot
@@ -23,7 +24,6 @@ from fedostree.core.ostree import OSTree
 from fedostree.core.pkglist import PkgDiff, PkgId, diff_pkglists, parse_pkglist
 
 STATUS_PATH = "/status/"  # the index; a tree's page is STATUS_PATH + "tree/" + REF
-CANDIDATES = "candidates/"
 GPGSIGS_KEY = "ostree.gpgsigs"
 HISTORY_LIMIT = 100
 
@@ -72,35 +72,40 @@ class TreeStatus:
 # -- the model ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Refs:
+    """The repository's refs: published (REF -> commit) and candidates (REF -> commit)."""
+
+    published: dict[str, str]
+    candidates: dict[str, str]
+
+    @classmethod
+    def read(cls, repo: OSTree.Repo) -> Refs:
+        return cls(published_refs(repo), list_candidates(repo))
+
+    def trees(self) -> list[str]:
+        return sorted(self.published.keys() | self.candidates.keys())
+
+
 def collect_trees(repo_path: Path) -> list[TreeStatus]:
     """Every tree of the repository: each published ref, and each candidate ref whose
     tree was never published, sorted by ref."""
     repo = ot.open_repo(repo_path)
-    refs = list_refs(repo)
-    names = {r for r in refs if not r.startswith(CANDIDATES)}
-    names |= {r.removeprefix(CANDIDATES) for r in refs if r.startswith(CANDIDATES)}
-    return [collect_tree(repo, repo_path, ref, refs) for ref in sorted(names)]
+    refs = Refs.read(repo)
+    return [collect_tree(repo, repo_path, ref, refs) for ref in refs.trees()]
 
 
 def find_tree(repo_path: Path, ref: str) -> TreeStatus | None:
     repo = ot.open_repo(repo_path)
-    refs = list_refs(repo)
-    if ref.startswith(CANDIDATES) or (ref not in refs and CANDIDATES + ref not in refs):
+    refs = Refs.read(repo)
+    if ref not in refs.published and ref not in refs.candidates:
         return None
     return collect_tree(repo, repo_path, ref, refs)
 
 
-def list_refs(repo: OSTree.Repo) -> dict[str, str]:
-    flags = (
-        OSTree.RepoListRefsExtFlags.EXCLUDE_REMOTES | OSTree.RepoListRefsExtFlags.EXCLUDE_MIRRORS
-    )
-    _, refs = repo.list_refs_ext(None, flags, None)
-    return dict(refs)
-
-
-def collect_tree(repo: OSTree.Repo, repo_path: Path, ref: str, refs: dict[str, str]) -> TreeStatus:
-    published = refs.get(ref)
-    candidate = refs.get(CANDIDATES + ref)
+def collect_tree(repo: OSTree.Repo, repo_path: Path, ref: str, refs: Refs) -> TreeStatus:
+    published = refs.published.get(ref)
+    candidate = refs.candidates.get(ref)
     head_commit = published or candidate
     assert head_commit is not None
     head = load_version(repo, repo_path, head_commit)

@@ -69,8 +69,8 @@ def ostree(repo: Path, *args: str) -> str:
 
 
 def published_refs(repo: Path) -> dict[str, str]:
-    """The refs clients follow (not the build server's candidates/)."""
-    return {ref: c for ref, c in refs(repo).items() if not ref.startswith("candidates/")}
+    """The refs clients follow (not the build server's candidates:REF)."""
+    return {ref: c for ref, c in refs(repo).items() if not ref.startswith("candidates:")}
 
 
 def refs(repo: Path) -> dict[str, str]:

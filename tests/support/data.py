@@ -1,5 +1,5 @@
-"""The real data in the repository's data/ (see data/README.md)."""
+"""The real data the repository carries in data/ (origins in data/README.md)."""
 
 from pathlib import Path
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"

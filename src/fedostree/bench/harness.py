@@ -135,8 +135,7 @@ def preflight(groups: Sequence[str]) -> list[str]:
     needed |= {"dnf"} if DEPSOLVE in groups else set()
     missing = sorted(t for t in needed if shutil.which(t) is None)
     if missing:
-        hint = " (apt-get install dnf; `make setup` lists it)" if "dnf" in missing else ""
-        raise FedostreeError(f"the benchmark needs {', '.join(missing)}{hint}")
+        raise FedostreeError(f"the benchmark needs {', '.join(missing)} (run `make setup`)")
     return [check_dnf()] if "dnf" in needed else []
 
 

@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedostree.bench import CENTOS_DATA
 from fedostree.bench.results import Sample
 from fedostree.bench.tools import fresh_dir, run, stopwatch
 from fedostree.core import depsolve
@@ -23,7 +24,7 @@ from fedostree.core.repomd import RepoMetadata
 from fedostree.core.resolve import Request, resolve
 from fedostree.errors import FedostreeError
 
-DATA = Path("/work/shared/data/centos-stream-9")
+DATA = CENTOS_DATA
 REPOS = {"baseos": "baseos-2022-02", "appstream": "appstream-2025-01"}
 ARCH = "x86_64"
 Measured = list[tuple[str, Sample]]

@@ -43,7 +43,7 @@ class TradRound:
 def check_dnf() -> str:
     """dnf's version; the harness needs Debian's `dnf` package."""
     if shutil.which("dnf") is None:
-        raise FedostreeError("the traditional path needs dnf: apt-get install dnf")
+        raise FedostreeError("the traditional path needs dnf (run `make setup`)")
     return run(["dnf", "--version"]).stdout.splitlines()[0].strip()
 
 

@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
+from fedostree.bench import CENTOS_DATA
 from fedostree.bench.metadata import SourceRepo, load_packages, open_source
 from fedostree.bench.payload import stage_build
 from fedostree.bench.plan import Build, plan_builds
@@ -34,10 +35,7 @@ from fedostree.sample.universe import run_command, staging_dir, tool_environment
 # Bump whenever the generated repository changes for the same inputs.
 GENERATOR_VERSION = 2
 SYNTHESIZED_CONTENT = True  # every file's bytes are generated, /etc/passwd and /bin/sh too
-DEFAULT_SOURCE = (
-    Path(__file__).resolve().parents[3].parent
-    / "shared" / "data" / "centos-stream-9" / "baseos-2022-02"
-)  # fmt: skip
+DEFAULT_SOURCE = CENTOS_DATA / "baseos-2022-02"
 INFO_FILE = "universe.json"
 SCRATCH_BASE = Path("/dev/shm")
 SCRATCH_MARGIN = 64 << 20

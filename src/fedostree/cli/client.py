@@ -14,8 +14,8 @@ from typing import Any
 import click
 
 from fedostree.client import operations as ops
-from fedostree.client.remotes import add_remote, list_remotes
-from fedostree.client.sysroot import DeploymentInfo, Sysroot, init_sysroot
+from fedostree.client.remotes import add_remote, delete_remote, list_remotes
+from fedostree.client.sysroot import DeploymentInfo, Sysroot, init_sysroot, split_refspec
 from fedostree.compose.commit import PKGLIST_KEY
 from fedostree.core import ostree as ot
 from fedostree.core.pkglist import parse_pkglist
@@ -63,6 +63,21 @@ def remote_add(
     with root.locked():
         add_remote(root.repo, name, url, gpg_verify=not no_gpg_verify, gpg_key=gpg_import)
     click.echo(f"remote '{name}' added: {url}")
+
+
+@remote.command("delete")
+@sysroot_option
+@click.argument("name")
+def remote_delete(sysroot: Path, name: str) -> None:
+    """Delete remote NAME and the refs pulled from it; deployments stay."""
+    root = Sysroot(sysroot)
+    with root.locked():
+        refs = delete_remote(root.repo, name)
+        following = [(i, spec) for i, d in enumerate(root.deployments())
+                     if (spec := root.refspec_of(d)) and split_refspec(spec)[0] == name]  # fmt: skip
+    click.echo(f"remote '{name}' deleted" + (f", with its refs {', '.join(refs)}" if refs else ""))
+    for index, refspec in following:
+        click.echo(f"Deployment {index} follows {refspec}: add the remote again to upgrade it.")
 
 
 @remote.command("list")

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from fedostree.compose.candidates import candidate_commit
 from fedostree.compose.pipeline import ComposeOptions, ComposeResult, Session, compose_tree
 from fedostree.compose.products import expand_treefiles, load_products
-from fedostree.compose.publish import candidate_ref
 from fedostree.compose.results import RESULTS_DIR, load_results, log_name, results_dir
 from fedostree.core import ostree as ot
 from fedostree.errors import ConfigError, FedostreeError
@@ -202,7 +202,7 @@ def compose_results_cmd(rev: str, repo: Path, as_json: bool) -> None:
     """Show the test results of REV: a ref (its newest composed commit, published or not)
     or a commit checksum."""
     out = ot.open_repo(repo)
-    commit = ot.resolve_rev(out, candidate_ref(rev)) or ot.resolve_rev(out, rev)
+    commit = candidate_commit(out, rev) or ot.resolve_rev(out, rev)
     if commit is None:
         raise ConfigError(f"{repo}: no ref or commit '{rev}'")
     results = load_results(repo, commit)

@@ -13,6 +13,9 @@ from fedostree.core.ostree import Gio, GLib, OSTree
 from fedostree.core.progress import Progress
 from fedostree.errors import ConfigError, FedostreeError
 
+# What libostree appends to "no signatures found": true, but not how a client proceeds.
+LIBOSTREE_GPG_HINT = "(use gpg-verify=false in remote config to disable)"
+
 
 def add_remote(
     repo: OSTree.Repo, name: str, url: str, *, gpg_verify: bool, gpg_key: Path | None
@@ -29,6 +32,30 @@ def add_remote(
             repo.remote_gpg_import(name, stream, None, None)
     except GLib.Error as e:
         raise FedostreeError(f"remote '{name}': {e.message}") from e
+
+
+def delete_remote(repo: OSTree.Repo, name: str) -> list[str]:
+    """Delete the remote and the refs pulled from it (NAME:REF); return those refs.
+
+    `ostree remote delete` leaves the refs in refs/remotes/NAME/: here nothing could
+    update them without the remote, no command lists or deletes them, and they would keep
+    their commits from `cleanup -b` forever (and would stand for another server's refs
+    if a remote of that name is added again). Deployments keep their own commits, so
+    deleting the refs removes nothing that is deployed. Refs go first: an interrupted
+    delete leaves the remote, and running it again finishes."""
+    remotes = sorted(repo.remote_list() or [])
+    if name not in remotes:
+        known = f"the remotes are {', '.join(remotes)}" if remotes else "there are no remotes"
+        raise ConfigError(f"no remote '{name}' ({known})")
+    _, refs = repo.list_refs_ext(None, OSTree.RepoListRefsExtFlags.NONE, None)
+    pulled = sorted(r for r in refs if r.startswith(f"{name}:"))
+    try:
+        for refspec in pulled:
+            repo.set_ref_immediate(name, refspec.partition(":")[2], None, None)
+        repo.remote_change(None, OSTree.RepoRemoteChange.DELETE, name, None, None, None)
+    except GLib.Error as e:
+        raise FedostreeError(f"remote '{name}': {e.message}") from e
+    return pulled
 
 
 def list_remotes(repo: OSTree.Repo) -> list[tuple[str, str]]:
@@ -55,12 +82,47 @@ def pull(repo: OSTree.Repo, remote: str, refs: list[str], *, commit_only: bool =
             repo.pull_with_options(remote, options, progress.async_progress, None)
         except GLib.Error as e:
             raise FedostreeError(
-                f"pull from '{remote}' ({', '.join(refs)}): {_pull_message(e)}"
+                f"pull from '{remote}' ({', '.join(refs)}): {_pull_message(repo, remote, e)}"
             ) from e
 
 
-def _pull_message(e: GLib.Error) -> str:
-    return e.message.replace("\n", " ").strip()
+def _pull_message(repo: OSTree.Repo, remote: str, e: GLib.Error) -> str:
+    message = e.message.replace("\n", " ").strip()
+    hint = _gpg_hint(repo, remote, e)
+    if hint is None:
+        return message
+    return f"{message.removesuffix(LIBOSTREE_GPG_HINT).rstrip()}; {hint}"
+
+
+def _gpg_hint(repo: OSTree.Repo, remote: str, e: GLib.Error) -> str | None:
+    """How to proceed when a remote added with neither --gpg-import nor --no-gpg-verify
+    (signatures required, no key to check them with) meets a commit it cannot verify.
+    A remote with a key gets no hint: an unsigned commit there is what it guards against."""
+    unsigned = e.matches(OSTree.gpg_error_quark(), OSTree.GpgError.NO_SIGNATURE)
+    unknown_key = e.matches(OSTree.gpg_error_quark(), OSTree.GpgError.MISSING_KEY)
+    if not (unsigned or unknown_key) or _has_gpg_keys(repo, remote):
+        return None
+    url = repo.remote_get_url(remote)[1]
+    readd = f"'fedostree remote delete {remote}' then 'fedostree remote add"
+    if unsigned:
+        return (
+            f"remote '{remote}' requires signed commits and this server does not sign; to "
+            f"accept unsigned commits, re-add it: {readd} --no-gpg-verify {remote} {url}' "
+            f"(or, once the server signs, with --gpg-import KEY.asc)"
+        )
+    return (
+        f"remote '{remote}' has no GPG key to verify the signature with; re-add it with the "
+        f"server's public key: {readd} --gpg-import KEY.asc {remote} {url}' "
+        f"(or with --no-gpg-verify to skip verification)"
+    )
+
+
+def _has_gpg_keys(repo: OSTree.Repo, remote: str) -> bool:
+    try:
+        _, keys = repo.remote_get_gpg_keys(remote, None, None)
+    except GLib.Error:
+        return True  # cannot tell: give no advice rather than wrong advice
+    return bool(keys)
 
 
 def remote_commit(repo: OSTree.Repo, remote: str, ref: str) -> str:

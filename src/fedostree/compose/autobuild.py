@@ -181,7 +181,7 @@ def unpublished_refs(repo: Path, refs: Collection[str]) -> list[str]:
     if not (repo / "config").exists():
         return list(refs)
     out_repo = ot.open_repo(repo)
-    return [ref for ref in refs if ot.resolve_rev(out_repo, ref) is None]
+    return [ref for ref in refs if ot.resolve_rev(out_repo, ref, local_only=True) is None]
 
 
 def compose_one(

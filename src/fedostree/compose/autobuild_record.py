@@ -120,7 +120,7 @@ class TreeResult:
         if self.outcome == "failed-tests":
             return (
                 f"{self.ref}: tests failed: {', '.join(self.failed_checks)} "
-                f"(candidates/{self.ref} is {(self.commit or '')[:12]}; {self.ref} did not move)"
+                f"(candidates:{self.ref} is {(self.commit or '')[:12]}; {self.ref} did not move)"
             )
         return f"{self.ref}: {self.error}" if self.outcome == "failed" else None
 

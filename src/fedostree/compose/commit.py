@@ -37,8 +37,10 @@ def input_hash(tf: Treefile, packages: Sequence[Package], layers: Sequence[str] 
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
-def previous_commit(repo: OSTree.Repo, ref: str) -> PreviousCommit | None:
-    checksum = ot.resolve_rev(repo, ref)
+def previous_commit(
+    repo: OSTree.Repo, ref: str, *, local_only: bool = False
+) -> PreviousCommit | None:
+    checksum = ot.resolve_rev(repo, ref, local_only=local_only)
     if checksum is None:
         return None
     md = ot.commit_metadata(repo, checksum)

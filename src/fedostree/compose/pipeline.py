@@ -23,9 +23,10 @@ from fedostree.compose import kernel as kn
 from fedostree.compose import postprocess as pp
 from fedostree.compose import rootfs_layout as layout
 from fedostree.compose import selinux
+from fedostree.compose.candidates import candidate_refspec, check_tree_ref, migrate_candidates
 from fedostree.compose.checks import run_checks
 from fedostree.compose.layers import Layer, checkout_layers, pull_layers, resolve_layers
-from fedostree.compose.publish import Signer, candidate_ref, promote, stage_candidate
+from fedostree.compose.publish import Signer, promote, stage_candidate, update_summary
 from fedostree.compose.readonly import PackageExecutables
 from fedostree.compose.results import CommitResults, load_results, record_results
 from fedostree.core import depsolve, resolve
@@ -83,6 +84,7 @@ class Session:
     _out_repo: OSTree.Repo | None = None
     _build_repo: OSTree.Repo | None = None
     _signer: Signer | None = None
+    _candidates_migrated: bool = False
 
     @property
     def out_repo(self) -> OSTree.Repo:
@@ -112,6 +114,17 @@ class Session:
             self._signer = signer
         return self._signer
 
+    def migrate_candidates(self) -> None:
+        """Once per run: old-style candidate refs (refs/heads/candidates/REF, listed in the
+        summary) become candidates:REF, and the summary is regenerated without them."""
+        if self._candidates_migrated:
+            return
+        moved = migrate_candidates(self.out_repo)
+        if moved:
+            log.info("moved %d candidate refs to candidates:REF", len(moved))
+            update_summary(self.out_repo, self.signer)
+        self._candidates_migrated = True
+
     def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
         """Trees whose repositories resolve to the same URLs share one pool; the
         `lockfile-repos` join only when there is a lockfile (rpm-ostree fetches them only
@@ -133,15 +146,17 @@ def repo_configs(tf: Treefile, *, with_lockfile_repos: bool = False) -> list[Rep
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     """Compose the tree onto its candidate ref, test it, and publish it if it passes."""
     validate_for_compose(tf)
+    check_tree_ref(tf.path, tf.ref)
     pp.check_postprocess_keys(tf)
     kn.check_boot_location(tf)
     opts = session.options
     signer = session.signer
     layers = resolve_layers(tf, opts.repo)
     packages = resolve_packages(tf, session)
+    session.migrate_candidates()  # the published repository is opened (or created) here
     inputhash = cm.input_hash(tf, packages, [layer.commit for layer in layers])
-    published = cm.previous_commit(session.out_repo, tf.ref)
-    latest = cm.previous_commit(session.out_repo, candidate_ref(tf.ref)) or published
+    published = cm.previous_commit(session.out_repo, tf.ref, local_only=True)  # not candidates:
+    latest = cm.previous_commit(session.out_repo, candidate_refspec(tf.ref)) or published
     if latest and latest.inputhash == inputhash and not opts.force:
         settled = _unchanged(tf, latest, published, len(packages), session)
         if settled is not None:

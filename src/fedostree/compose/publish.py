@@ -1,5 +1,5 @@
-"""Promotion: a composed commit lands on its candidate ref, and only a tested commit moves
-the published ref that clients follow. Publishing signs the commit, adds a static delta
+"""Promotion: a composed commit lands on its candidate ref (compose/candidates.py), and
+only a tested commit moves the published ref that clients follow. Publishing signs the commit, adds a static delta
 from the previous published commit, prunes old versions and regenerates (and signs) the
 summary."""
 
@@ -10,21 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedostree.compose.candidates import set_candidate
 from fedostree.compose.results import remove_results
 from fedostree.core import ostree as ot
 from fedostree.core.ostree import GLib, OSTree
 from fedostree.errors import ConfigError, FedostreeError
 
 log = logging.getLogger(__name__)
-CANDIDATE_PREFIX = "candidates/"
-
-
-def candidate_ref(ref: str) -> str:
-    return CANDIDATE_PREFIX + ref
-
-
-def is_candidate(ref: str) -> bool:
-    return ref.startswith(CANDIDATE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -77,7 +69,7 @@ def stage_candidate(build_repo: OSTree.Repo, out_repo: OSTree.Repo, commit: str,
     uri = build_repo.get_path().get_uri()
     try:
         out_repo.pull_with_options(uri, options, None, None)
-        out_repo.set_ref_immediate(None, candidate_ref(ref), commit, None)
+        set_candidate(out_repo, ref, commit)
     except GLib.Error as e:
         raise FedostreeError(f"staging {ref}: {e.message}") from e
 

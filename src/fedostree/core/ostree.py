@@ -39,10 +39,14 @@ def open_repo(path: Path, *, create_mode: str | None = None) -> OSTree.Repo:
     return repo
 
 
-def resolve_rev(repo: OSTree.Repo, rev: str) -> str | None:
-    """The commit a ref or checksum names, or None if there is none."""
+def resolve_rev(repo: OSTree.Repo, rev: str, *, local_only: bool = False) -> str | None:
+    """The commit a ref or checksum names, or None if there is none. libostree looks a
+    plain REF up in refs/heads, then in every remote's refs (REMOTE:REF); local_only
+    stops at refs/heads."""
+    kinds = OSTree.RepoResolveRevExtFlags
+    flags = kinds.LOCAL_ONLY if local_only else kinds.NONE
     try:
-        _, commit = repo.resolve_rev(rev, True)
+        _, commit = repo.resolve_rev_ext(rev, True, flags)
     except GLib.Error as e:
         raise FedostreeError(f"cannot resolve '{rev}': {e.message}") from e
     return str(commit) if commit else None
