@@ -19,6 +19,14 @@ import solv
 from fedostree.compose import commit as cm
 from fedostree.compose import postprocess as pp
 from fedostree.compose.checks import run_checks
+from fedostree.compose.passwd import (
+    PreviousTree,
+    check_passwd_config,
+    migrate_passwd_and_group,
+    preserve_passwd,
+    previous_tree,
+)
+from fedostree.compose.passwd_check import check_passwd_and_groups
 from fedostree.compose.publish import Signer, candidate_ref, promote, stage_candidate
 from fedostree.compose.results import CommitResults, load_results, record_results
 from fedostree.core import depsolve
@@ -112,6 +120,9 @@ class Session:
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     """Compose the tree onto its candidate ref, test it, and publish it if it passes."""
     validate_for_compose(tf)
+    # users and groups (compose/passwd.py): refused before any work
+    check_passwd_config(tf.effective_preserve_passwd, tf.effective_check_passwd,
+                        tf.effective_check_groups)  # fmt: skip
     opts = session.options
     signer = session.signer
     packages = resolve_packages(tf, session)
@@ -129,7 +140,8 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     try:
         rootfs = work / "rootfs"
         devino = OSTree.RepoDevInoCache.new()
-        kernel = assemble_tree(tf, session.build_repo, cached, rootfs, devino)
+        kernel = assemble_tree(tf, session.build_repo, cached, rootfs, devino,
+                               previous_tree(session.out_repo, previous))  # fmt: skip
         metadata = cm.commit_metadata(packages, version=version, inputhash=inputhash, kernel=kernel)
         commit = cm.commit_rootfs(
             session.build_repo,
@@ -222,9 +234,14 @@ def assemble_tree(
     cached: Sequence[CachedPackage],
     rootfs: Path,
     devino: OSTree.RepoDevInoCache,
+    previous: PreviousTree | None = None,
 ) -> str | None:
-    """Build the final tree in rootfs; return the kernel version it boots."""
+    """Build the final tree in rootfs; return the kernel version it boots. previous: the
+    ref's published commit (preserve-passwd, check-passwd)."""
     checkout_packages(repo, cached, rootfs, devino)
+    # users and groups (compose/passwd.py): kept from before, ahead of the %pre scriptlets
+    preserve_passwd(rootfs, preserve=tf.effective_preserve_passwd, previous=previous,
+                    check_passwd=tf.effective_check_passwd, check_groups=tf.effective_check_groups)  # fmt: skip
     run_scriptlets(rootfs, cached, tf.ignore_scripts)
     kernel = pp.place_kernel(rootfs)
     pp.add_files(rootfs, tf)
@@ -233,6 +250,12 @@ def assemble_tree(
     pp.run_postprocess(rootfs, tf)
     pp.clean_state_dirs(rootfs)
     pp.move_etc(rootfs)
+    # users and groups (compose/passwd.py): the nss-altfiles split, then check-passwd/groups
+    migrate_passwd_and_group(rootfs, tf.etc_group_members)
+    check_passwd_and_groups(rootfs, check_passwd=tf.effective_check_passwd,
+                            check_groups=tf.effective_check_groups, previous=previous,
+                            ignore_removed_users=tf.ignore_removed_users,
+                            ignore_removed_groups=tf.ignore_removed_groups)  # fmt: skip
     write_rpmdb(rootfs, [c.header_blob for c in cached])
     return kernel
 

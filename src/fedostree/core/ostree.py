@@ -201,6 +201,19 @@ def tree_size(repo: OSTree.Repo, rev: str) -> tuple[int, int]:
     return files, size
 
 
+def read_commit_file(repo: OSTree.Repo, commit: str, path: str) -> bytes | None:
+    """The content of a regular file of a commit (symlinks followed inside the commit),
+    or None if the commit has no such file."""
+    try:
+        _, root, _ = repo.read_commit(commit, None)
+        _, data, _ = root.resolve_relative_path(path.lstrip("/")).load_contents(None)
+    except GLib.Error as e:
+        if e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND):
+            return None
+        raise FedostreeError(f"{commit[:12]}: cannot read {path}: {e.message}") from e
+    return bytes(data)
+
+
 def commit_parent(repo: OSTree.Repo, commit: str) -> str | None:
     """The commit's parent, if the repository has that commit object."""
     try:
