@@ -32,6 +32,7 @@ from fedostree.compose.results import CommitResults, load_results, record_result
 from fedostree.core import depsolve
 from fedostree.core import ostree as ot
 from fedostree.core.assemble import checkout_packages, run_scriptlets
+from fedostree.core.checkout_filter import CheckoutFilter, filter_checkout
 from fedostree.core.depsolve import Package
 from fedostree.core.download import download_packages
 from fedostree.core.ostree import OSTree
@@ -239,6 +240,9 @@ def assemble_tree(
     """Build the final tree in rootfs; return the kernel version it boots. previous: the
     ref's published commit (preserve-passwd, check-passwd)."""
     checkout_packages(repo, cached, rootfs, devino)
+    # documentation, install-langs, remove-from-packages (core/checkout_filter.py)
+    filter_checkout(rootfs, [c.header_blob for c in cached], CheckoutFilter(
+        tf.effective_documentation, tf.install_langs or (), tf.remove_from_packages))  # fmt: skip
     # users and groups (compose/passwd.py): kept from before, ahead of the %pre scriptlets
     preserve_passwd(rootfs, preserve=tf.effective_preserve_passwd, previous=previous,
                     check_passwd=tf.effective_check_passwd, check_groups=tf.effective_check_groups)  # fmt: skip

@@ -202,16 +202,22 @@ def tree_size(repo: OSTree.Repo, rev: str) -> tuple[int, int]:
 
 
 def read_commit_file(repo: OSTree.Repo, commit: str, path: str) -> bytes | None:
-    """The content of a regular file of a commit (symlinks followed inside the commit),
-    or None if the commit has no such file."""
+    """The content of a regular file of a commit, or None if the commit has no regular
+    file there (symlinks are not followed)."""
     try:
         _, root, _ = repo.read_commit(commit, None)
-        _, data, _ = root.resolve_relative_path(path.lstrip("/")).load_contents(None)
+        target = root.resolve_relative_path(path.lstrip("/"))
+        info = target.query_info("standard::type", Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None)
+        if info.get_file_type() != Gio.FileType.REGULAR:
+            return None
+        stream, chunks = target.read(None), []
+        while chunk := stream.read_bytes(1 << 16, None).get_data():
+            chunks.append(bytes(chunk))
     except GLib.Error as e:
         if e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND):
             return None
         raise FedostreeError(f"{commit[:12]}: cannot read {path}: {e.message}") from e
-    return bytes(data)
+    return b"".join(chunks)
 
 
 def commit_parent(repo: OSTree.Repo, commit: str) -> str | None:
