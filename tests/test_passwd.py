@@ -197,18 +197,27 @@ def test_check_passwd_file_with_previous_groups_is_refused(tmp_path: Path, repo:
     tf = treefile(config, repo, ["alpha"], "check-passwd: {type: file, filename: passwd}\n")
     r = compose(tf, tmp_path)
     assert error_message(r, 2) == (
-        "check-passwd is type file and check-groups type previous: with preserve-passwd, "
+        f"{tf}: check-passwd is type file and check-groups type previous: with preserve-passwd, "
         "both must be type file or neither"
     )
     assert not (tmp_path / "cache/rpms").exists() or not list((tmp_path / "cache/rpms").iterdir())
 
 
+def test_check_groups_data_takes_one_gid(tmp_path: Path, repo: Path) -> None:
+    extra = "check-groups: {type: data, entries: {alpha: [900, 900]}}\n"
+    tf = treefile(tmp_path / "config", repo, ["alpha"], extra)
+    r = compose(tf, tmp_path)
+    assert (
+        error_message(r, 2) == f"{tf}: check-groups.entries.alpha: expected a gid, got [900, 900]"
+    )
+
+
 def test_a_bad_check_passwd_file_is_a_config_error(tmp_path: Path, repo: Path) -> None:
     config = tmp_path / "config"
     checks = write_check_files(config, "root:x:0:0\n", GROUP)
-    r = compose(treefile(config, repo, ["alpha"], checks), tmp_path)
-    message = error_message(r, 2)
-    assert message.startswith("check-passwd.filename: ")
+    tf = treefile(config, repo, ["alpha"], checks)
+    message = error_message(compose(tf, tmp_path), 2)
+    assert message.startswith(f"{tf}: check-passwd.filename: ")
     assert message.endswith("passwd: line 1: not a passwd entry: 'root:x:0:0'")
 
 

@@ -40,7 +40,7 @@ from fedostree.core.passwd import (
     write_entries,
 )
 from fedostree.core.rootfs import resolve_in_root
-from fedostree.errors import ConfigError, FedostreeError
+from fedostree.errors import ConfigError
 from fedostree.model.treefile import PasswdCheck
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,11 @@ class PreviousTree:
     checksum: str
     read: Callable[[str], bytes | None]  # a file by path in the commit, None if absent
 
-    def read_text(self, path: str) -> str | None:
+    def entries(self, path: str, parse: Callable[[str, str], list[E]]) -> list[E] | None:
+        """The entries of a passwd or group file of the commit; None if it has none."""
         data = self.read(path)
-        return None if data is None else data.decode(errors="replace")
+        where = f"previous commit {self.checksum[:12]}: {path}"
+        return None if data is None else parse(data.decode(errors="replace"), where)
 
 
 def previous_tree(repo: OSTree.Repo, checksum: str | None) -> PreviousTree | None:
@@ -72,11 +74,18 @@ def previous_tree(repo: OSTree.Repo, checksum: str | None) -> PreviousTree | Non
 
 
 def check_passwd_config(
-    preserve: bool, check_passwd: PasswdCheck, check_groups: PasswdCheck
+    preserve: bool, check_passwd: PasswdCheck, check_groups: PasswdCheck, where: str = ""
 ) -> None:
     """Refuse what rpm-ostree refuses, before any work: with preserve-passwd, users and
-    groups must both come from files or both from the previous commit; and the files
-    must be passwd and group files."""
+    groups must both come from files or both from the previous commit; the files must be
+    passwd and group files; a group's data is one gid. where: the treefile, for errors."""
+    try:
+        _check_config(preserve, check_passwd, check_groups)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}" if where else str(e)) from e
+
+
+def _check_config(preserve: bool, check_passwd: PasswdCheck, check_groups: PasswdCheck) -> None:
     if preserve and (check_passwd.kind == "file") != (check_groups.kind == "file"):
         raise ConfigError(
             f"check-passwd is type {check_passwd.kind} and check-groups type "
@@ -86,6 +95,9 @@ def check_passwd_config(
         check_file_users(check_passwd)
     if check_groups.kind == "file":
         check_file_groups(check_groups)
+    for name, ids in check_groups.entries.items():
+        if len(ids) != 1:
+            raise ConfigError(f"check-groups.entries.{name}: expected a gid, got {list(ids)}")
 
 
 def check_file_users(check: PasswdCheck) -> list[PasswdEntry]:
@@ -125,7 +137,7 @@ def preserve_passwd(
     it has both. Nothing without preserve-passwd or previous users."""
     if not preserve:
         return
-    check_passwd_config(preserve, check_passwd, check_groups)
+    _check_config(preserve, check_passwd, check_groups)
     if check_passwd.kind == "file":
         users = unique_by_name(check_file_users(check_passwd))
         groups = unique_by_name(check_file_groups(check_groups))
@@ -146,18 +158,13 @@ def _preserve_from(
 ) -> None:
     """/etc/NAME: the previous commit's /usr/etc/NAME then /usr/lib/NAME, first of each
     name kept; only if the commit has both (rpm-ostree's concat_files)."""
-    where = f"previous commit {previous.checksum[:12]}"
-    entries: list[E] = []
-    for path in (f"/usr/etc/{name}", f"/usr/lib/{name}"):
-        text = previous.read_text(path)
-        if text is None:
-            return
-        try:
-            entries += parse(text, f"{where}: {path}")
-        except PasswdFormatError as e:
-            raise FedostreeError(str(e)) from e
-    write_entries(rootfs, f"etc/{name}", unique_by_name(entries))
-    log.info("/etc/%s: %d entries kept from %s", name, len(entries), where)
+    etc = previous.entries(f"/usr/etc/{name}", parse)
+    lib = previous.entries(f"/usr/lib/{name}", parse)
+    if etc is None or lib is None:
+        return
+    entries = unique_by_name(etc + lib)
+    write_entries(rootfs, f"etc/{name}", entries)
+    log.info("/etc/%s: %d entries from %s", name, len(entries), previous.checksum[:12])
 
 
 # --- after /etc moved to /usr/etc: the nss-altfiles split ----------------------------------

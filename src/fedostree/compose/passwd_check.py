@@ -24,7 +24,6 @@ from fedostree.compose.passwd import PreviousTree, check_file_groups, check_file
 from fedostree.core.passwd import (
     GroupEntry,
     PasswdEntry,
-    PasswdFormatError,
     parse_group,
     parse_passwd,
     read_group,
@@ -83,16 +82,12 @@ def expected_entries(key: str, check: PasswdCheck, previous: PreviousTree | None
 
 
 def _from_previous(key: str, previous: PreviousTree) -> Expected:
-    path = "/usr/lib/passwd" if key == "check-passwd" else "/usr/lib/group"
-    source = f"previous commit {previous.checksum[:12]}"
-    text = previous.read_text(path)
-    if text is None:
-        return Expected(key, source, {})
-    try:
-        parse = parse_passwd if key == "check-passwd" else parse_group
-        return Expected(key, source, _ids(parse(text, f"{source}: {path}")))
-    except PasswdFormatError as e:
-        raise FedostreeError(str(e)) from e
+    entries: list[PasswdEntry] | list[GroupEntry] | None
+    if key == "check-passwd":
+        entries = previous.entries("/usr/lib/passwd", parse_passwd)
+    else:
+        entries = previous.entries("/usr/lib/group", parse_group)
+    return Expected(key, f"previous commit {previous.checksum[:12]}", _ids(entries or []))
 
 
 def _ids(entries: Sequence[PasswdEntry] | Sequence[GroupEntry]) -> dict[str, Ids]:

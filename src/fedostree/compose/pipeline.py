@@ -123,7 +123,7 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     validate_for_compose(tf)
     # users and groups (compose/passwd.py): refused before any work
     check_passwd_config(tf.effective_preserve_passwd, tf.effective_check_passwd,
-                        tf.effective_check_groups)  # fmt: skip
+                        tf.effective_check_groups, str(tf.path))  # fmt: skip
     opts = session.options
     signer = session.signer
     packages = resolve_packages(tf, session)
