@@ -59,7 +59,7 @@ def test_scriptlets_run_in_order_with_users_and_ownership(treefile: Path, tmp_pa
     assert compose(treefile, tmp_path).exit_code == 0
     co = checkout(tmp_path / "repo", "test/x86_64/base", tmp_path / "co")
     etc = co / "usr/etc"
-    assert "hello:x:990:990" in (etc / "passwd").read_text()
+    assert "hello:x:990:990" in (co / "usr/lib/passwd").read_text()  # nss-altfiles
     assert (etc / "hello.post-ran").read_text() == "post 1\n"
     assert (etc / "hello.posttrans-ran").exists()
     assert (etc / "ld-ran").read_text() == "libhello\n"

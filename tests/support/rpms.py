@@ -36,6 +36,7 @@ class Pkg:
     files: Mapping[str, object] = field(default_factory=dict)
     attrs: Mapping[str, str] = field(default_factory=dict)
     config: Sequence[str] = ()
+    flags: Mapping[str, str] = field(default_factory=dict)  # path -> "%doc", "%lang(fr)", ...
     scripts: Mapping[str, str] = field(default_factory=dict)  # "pre" -> body, or "post -p <lua>"
     arch: str = "x86_64"
 
@@ -118,7 +119,8 @@ def render_spec(pkg: Pkg) -> str:
         prefix = f"%attr({pkg.attrs[path]}) " if path in pkg.attrs else ""
         kind = "%config(noreplace) " if path in pkg.config else ""
         is_dir = not isinstance(spec, str) and spec[0] == "dir"
-        lines.append(f"{prefix}{kind}{'%dir ' if is_dir else ''}{path}")
+        flag = f"{pkg.flags[path]} " if path in pkg.flags else ""
+        lines.append(f"{prefix}{kind}{flag}{'%dir ' if is_dir else ''}{path}")
     return "\n".join(lines) + "\n"
 
 

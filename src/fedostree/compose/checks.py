@@ -34,6 +34,7 @@ from fedostree.compose.elfdeps import check_elf_needed
 from fedostree.compose.results import CheckResult, Outcome
 from fedostree.compose.runtime import run_runtime_checks
 from fedostree.compose.treeview import TreeView
+from fedostree.core.passwd import parse_group, parse_passwd
 from fedostree.core.rpmdb import DBPATH
 from fedostree.model.treefile import Treefile
 
@@ -125,13 +126,14 @@ def check_file_owners(view: TreeView) -> Findings:
 
 
 def read_ids(view: TreeView, files: Sequence[str]) -> set[int]:
-    """The ids (the third field) listed in passwd- or group-style files."""
+    """The ids (uids of passwd files, gids of group files) the files list."""
     ids: set[int] = set()
     for path in files:
-        for line in (view.read_text(path) or "").splitlines():
-            fields = line.split(":")
-            if len(fields) > 2 and fields[2].strip().isdigit():
-                ids.add(int(fields[2]))
+        text = view.read_text(path) or ""
+        if path.endswith("passwd"):
+            ids.update(e.uid for e in parse_passwd(text, view.stored_path(path)))
+        else:
+            ids.update(e.gid for e in parse_group(text, view.stored_path(path)))
     return ids
 
 

@@ -26,12 +26,21 @@ from fedostree.compose import selinux
 from fedostree.compose.candidates import candidate_refspec, check_tree_ref, migrate_candidates
 from fedostree.compose.checks import run_checks
 from fedostree.compose.layers import Layer, checkout_layers, pull_layers, resolve_layers
+from fedostree.compose.passwd import (
+    PreviousTree,
+    check_passwd_config,
+    migrate_passwd_and_group,
+    preserve_passwd,
+    previous_tree,
+)
+from fedostree.compose.passwd_check import check_passwd_and_groups
 from fedostree.compose.publish import Signer, promote, stage_candidate, update_summary
 from fedostree.compose.readonly import PackageExecutables
 from fedostree.compose.results import CommitResults, load_results, record_results
 from fedostree.core import depsolve, resolve
 from fedostree.core import ostree as ot
 from fedostree.core.assemble import checkout_packages, run_scriptlets
+from fedostree.core.checkout_filter import CheckoutFilter, filter_checkout
 from fedostree.core.depsolve import Package
 from fedostree.core.download import download_packages
 from fedostree.core.ostree import OSTree
@@ -149,6 +158,9 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     check_tree_ref(tf.path, tf.ref)
     pp.check_postprocess_keys(tf)
     kn.check_boot_location(tf)
+    # users and groups (compose/passwd.py): refused before any work
+    check_passwd_config(tf.effective_preserve_passwd, tf.effective_check_passwd,
+                        tf.effective_check_groups, str(tf.path))  # fmt: skip
     opts = session.options
     signer = session.signer
     layers = resolve_layers(tf, opts.repo)
@@ -170,8 +182,9 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
         rootfs = work / "rootfs"
         devino = OSTree.RepoDevInoCache.new()
         tree = assemble_tree(
-            tf, session.build_repo, cached, rootfs, devino, version=version, layers=layers
-        )
+            tf, session.build_repo, cached, rootfs, devino, version=version, layers=layers,
+            previous=previous_tree(session.out_repo, previous),
+        )  # fmt: skip
         metadata = cm.commit_metadata(
             packages, version=version, inputhash=inputhash, kernel=tree.kernel
         )
@@ -282,15 +295,21 @@ def assemble_tree(
     *,
     version: str | None = None,
     layers: Sequence[Layer] = (),
+    previous: PreviousTree | None = None,
 ) -> AssembledTree:
     """Build the final tree in rootfs, in `rpm-ostree compose tree`'s order: install the
     packages into an install root beside it, run the treefile's postprocessing there,
-    take the final layout from it, finish it (`postprocess_final`)."""
+    take the final layout from it, finish it (`postprocess_final`), check users and
+    groups. previous: the ref's published commit (preserve-passwd, check-passwd)."""
     install_root = rootfs.with_name(f"{rootfs.name}.install")
-    executables = install_packages(tf, repo, cached, install_root, devino, layers)
+    executables = install_packages(tf, repo, cached, install_root, devino, layers, previous)
     pp.postprocess_treefile(install_root, tf, version)
     layout.prepare_rootfs(install_root, rootfs, tmp_is_dir=tf.effective_tmp_is_dir)
     kernel = postprocess_final(rootfs, tf)
+    check_passwd_and_groups(rootfs, check_passwd=tf.effective_check_passwd,
+                            check_groups=tf.effective_check_groups, previous=previous,
+                            ignore_removed_users=tf.ignore_removed_users,
+                            ignore_removed_groups=tf.ignore_removed_groups)  # fmt: skip
     mode_filter = executables.committed_mode if executables is not None else None
     return AssembledTree(kernel, selinux.labeling_policy(rootfs, tf), mode_filter)
 
@@ -302,14 +321,21 @@ def install_packages(
     root: Path,
     devino: OSTree.RepoDevInoCache,
     layers: Sequence[Layer],
+    previous: PreviousTree | None = None,
 ) -> PackageExecutables | None:
     """rpm-ostree's assembly: the packages, the ostree layers over them, the scriptlets,
     the rpmdb. Returns the packages' executables when `readonly-executables` is set."""
     checkout_packages(repo, cached, root, devino)
+    # documentation, install-langs, remove-from-packages (core/checkout_filter.py)
+    filter_checkout(root, [c.header_blob for c in cached], CheckoutFilter(
+        tf.effective_documentation, tf.install_langs or (), tf.remove_from_packages))  # fmt: skip
     executables = PackageExecutables() if tf.readonly_executables else None
     if executables is not None:
         executables.record_checkout(root)
     checkout_layers(repo, layers, root, devino)
+    # users and groups kept from the previous commit, ahead of the %pre scriptlets
+    preserve_passwd(root, preserve=tf.effective_preserve_passwd, previous=previous,
+                    check_passwd=tf.effective_check_passwd, check_groups=tf.effective_check_groups)  # fmt: skip
     run_scriptlets(root, cached, tf.ignore_scripts)
     if executables is not None:
         executables.record_owned_copies(root, cached)
@@ -321,10 +347,8 @@ def postprocess_final(rootfs: Path, tf: Treefile) -> str | None:
     """rpm-ostree's postprocess_final, on the final layout; returns the kernel version."""
     layout.set_useradd_home(rootfs)
     selinux.adapt_subs_dist(rootfs, tf)
-    # Here rpm-ostree migrates /usr/etc/passwd and /usr/etc/group into /usr/lib/passwd
-    # and /usr/lib/group (etc-group-members stay), adds nss-altfiles to nsswitch.conf,
-    # and (just before the commit) runs check-passwd and check-groups: after the
-    # postprocess scripts, before the kernel.
+    # /usr/etc/passwd and group into /usr/lib (etc-group-members stay), nss-altfiles
+    migrate_passwd_and_group(rootfs, tf.etc_group_members)
     layout.prepare_links(rootfs)
     layout.empty_var(rootfs)
     layout.clean_rpmdb(rootfs)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fedostree.core import ostree as ot
 from fedostree.core.ostree import OSTree
+from fedostree.core.passwd import group_ids, read_group, read_passwd, user_ids
 from fedostree.core.pkgcache import CachedPackage
 from fedostree.core.progress import Progress
 from fedostree.core.rootfs import check_symlinked_dirs
@@ -138,11 +139,13 @@ def _run_one(sandbox: Sandbox, index: int, job: Job) -> JobFailure | None:
 
 def apply_ownership(rootfs: Path, packages: Sequence[CachedPackage]) -> None:
     """Give files their non-root owners, now that %pre scriptlets have created the users."""
-    users = _read_ids(rootfs / "etc/passwd")
-    groups = _read_ids(rootfs / "etc/group")
+    users = user_ids(read_passwd(rootfs, "etc/passwd"))
+    groups = group_ids(read_group(rootfs, "etc/group"))
     for pkg in packages:
         for path, user, group in pkg.nonroot:
             target = rootfs / path.lstrip("/")
+            if not os.path.lexists(target):  # left out of the checkout (core/checkout_filter.py)
+                continue
             uid, gid = users.get(user), groups.get(group)
             if uid is None or gid is None:
                 log.warning(
@@ -159,13 +162,3 @@ def apply_ownership(rootfs: Path, packages: Sequence[CachedPackage]) -> None:
             os.lchown(target, uid, gid)
             if not target.is_symlink():
                 os.chmod(target, st.st_mode & 0o7777)  # chown clears setuid bits
-
-
-def _read_ids(path: Path) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            fields = line.split(":")
-            if len(fields) >= 3 and fields[2].isdigit():
-                ids.setdefault(fields[0], int(fields[2]))
-    return ids

@@ -285,6 +285,25 @@ def read_bytes(file: Gio.File) -> bytes:
     return bytes(data)
 
 
+def read_commit_file(repo: OSTree.Repo, commit: str, path: str) -> bytes | None:
+    """The content of a regular file of a commit, or None if the commit has no regular
+    file there (symlinks are not followed)."""
+    try:
+        _, root, _ = repo.read_commit(commit, None)
+        target = root.resolve_relative_path(path.lstrip("/"))
+        info = target.query_info("standard::type", Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None)
+        if info.get_file_type() != Gio.FileType.REGULAR:
+            return None
+        stream, chunks = target.read(None), []
+        while chunk := stream.read_bytes(1 << 16, None).get_data():
+            chunks.append(bytes(chunk))
+    except GLib.Error as e:
+        if e.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND):
+            return None
+        raise FedostreeError(f"{commit[:12]}: cannot read {path}: {e.message}") from e
+    return b"".join(chunks)
+
+
 def commit_parent(repo: OSTree.Repo, commit: str) -> str | None:
     """The commit's parent, if the repository has that commit object."""
     try:
