@@ -1,5 +1,5 @@
-"""The real data in ../shared/data beside the checkout (see ../shared/data/README.md)."""
+"""The real data in the repository's data/ folder (see data/README.md)."""
 
 from pathlib import Path
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "data"
