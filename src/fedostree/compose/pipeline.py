@@ -123,14 +123,16 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
         if settled is not None:
             return settled
     cached = ensure_cached(session.build_repo, packages, opts.cachedir)
-    version = cm.next_version(tf.automatic_version_prefix, latest.version if latest else None)
+    version = cm.next_version(tf, latest.version if latest else None)
     previous = published.checksum if published else None
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=opts.cachedir))
     try:
         rootfs = work / "rootfs"
         devino = OSTree.RepoDevInoCache.new()
         kernel = assemble_tree(tf, session.build_repo, cached, rootfs, devino)
-        metadata = cm.commit_metadata(packages, version=version, inputhash=inputhash, kernel=kernel)
+        metadata = cm.commit_metadata(
+            tf, packages, version=version, inputhash=inputhash, kernel=kernel
+        )
         commit = cm.commit_rootfs(
             session.build_repo,
             rootfs,
