@@ -274,3 +274,23 @@ def test_unknown_keys_warn_and_are_printed_as_rpm_ostree_keeps_them(tmp_path: Pa
     assert r.exit_code == 0, r.stderr
     assert r.stderr == f"warning: {path}: unknown key 'comment-packages' ignored\n"
     assert json.loads(r.stdout)["comment-packages"] == "why"
+
+
+def test_basearch_must_be_the_composes(tmp_path: Path) -> None:
+    tf = load(tmp_path, "basearch: x86_64\n")
+    assert tf.print_form()["basearch"] == "x86_64"
+    path = write(tmp_path, "tree.yaml", "basearch: aarch64\n")
+    assert config_error(path, basearch="x86_64") == (
+        f"{path}: basearch: 'aarch64': cross-composes are not supported (this is x86_64)"
+    )
+
+
+def test_print_only_on_a_bad_treefile_exits_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "tree.yaml", "initramfs-args: [--no-hostonly]\n")
+    r = run("compose", "tree", "--print-only", path)
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    assert r.stderr.splitlines() == [
+        f"error: {path}: initramfs-args: not supported: fedostree does not generate the "
+        "initramfs, and it would change the tree"
+    ]

@@ -107,10 +107,11 @@ def _check_legacy_pairs(raw: Mapping[Any, Any], where: str) -> None:
 def _parse_key(frag: Fragment, key: str, name: str, value: Any, at: str, basearch: str) -> None:
     if name in KEYS:
         spec = KEYS[name]
-        frag.set(spec.attr, spec.parse(value, at), at)
+        parsed = spec.parse(value, at)
+        frag.set(spec.attr, parsed, at)
         if name == "releasever":  # a number stays a number in conditions
-            frag.variables["releasever"] = spec.parse(value, at)
-            frag.values["releasever"] = string_value(value, at)
+            frag.variables["releasever"] = parsed
+            frag.values["releasever"] = str(parsed)
     elif name == "include":
         frag.includes += _includes(value, "include", at, key)
     elif name == "arch-include":
@@ -179,11 +180,8 @@ def _conditional_entries(value: Any, where: str) -> list[dict[str, Any]]:
         for key in ("if", "include"):
             if entry.get(key) is None:
                 raise fail(at, f"{key}: missing")
-        if not isinstance(entry["include"], str | list | dict):
-            raise fail(
-                f"{at}.include",
-                f"expected a file, a list of files or a treefile, got {kind(entry['include'])}",
-            )
+        if not isinstance(entry["include"], dict):  # files: one or a list
+            include_list(entry["include"], f"{at}.include")
     return value
 
 
