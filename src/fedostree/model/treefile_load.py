@@ -60,7 +60,7 @@ def load_treefile(path: Path, *, basearch: str = BASEARCH) -> Treefile:
     """Load, validate and merge a treefile with its include chain; raise ConfigError."""
     path = Path(path).absolute()
     state = _Load(basearch)
-    top = _load_file(path, str(path), 0, state, ())
+    top = _load_file(_Place(path, str(path)), state)
     return _to_treefile(path, top, state)
 
 
@@ -69,7 +69,7 @@ def load_treefile_data(raw: Mapping[str, Any], path: Path, *, basearch: str) -> 
     written in the file `path`: includes and files are relative to it."""
     path = Path(path).absolute()
     state = _Load(basearch)
-    top = _load_mapping(raw, path, str(path), 0, state, ())
+    top = _load_mapping(raw, _Place(path, str(path)), state)
     return _to_treefile(path, top, state)
 
 
@@ -93,57 +93,66 @@ def validate_for_compose(tf: Treefile) -> None:
 # --- files and their includes -----------------------------------------------------------------
 
 
-def _load_file(
-    path: Path, where: str, depth: int, state: _Load, chain: tuple[tuple[int, int], ...]
-) -> Fragment:
+@dataclass(frozen=True)
+class _Place:
+    """Where a file stands in the load: its path, the include chain that leads to it
+    (for messages), its depth, and the files above it (to tell a loop)."""
+
+    path: Path
+    where: str
+    depth: int = 0
+    above: tuple[tuple[int, int], ...] = ()  # (st_dev, st_ino) of the including files
+
+    def include(self, ref: IncludeRef, devino: tuple[int, int] | None) -> _Place:
+        above = self.above if devino is None else (*self.above, devino)
+        child = self.path.parent / ref.name
+        return _Place(child, f"{self.where} -> {ref.key} -> {ref.name}", self.depth + 1, above)
+
+
+def _load_file(place: _Place, state: _Load) -> Fragment:
     try:
-        st = path.stat()
+        st = place.path.stat()
     except OSError:
-        raise ConfigError(f"{where}: no such file") from None
+        raise ConfigError(f"{place.where}: no such file") from None
     devino = (st.st_dev, st.st_ino)
-    if devino in chain:
-        raise ConfigError(f"{where}: include loop")
+    if devino in place.above:
+        raise ConfigError(f"{place.where}: include loop")
     if devino in state.seen:
         raise ConfigError(
-            f"{where}: already included by {state.seen[devino]}; "
+            f"{place.where}: already included by {state.seen[devino]}; "
             "a treefile may be included only once (as in rpm-ostree)"
         )
-    state.seen[devino] = where
-    return _load_mapping(_parse_file(path, where), path, where, depth, state, (*chain, devino))
+    state.seen[devino] = place.where
+    return _load_mapping(_parse_file(place.path, place.where), place, state, devino)
 
 
 def _load_mapping(
-    raw: Mapping[str, Any],
-    path: Path,
-    where: str,
-    depth: int,
-    state: _Load,
-    chain: tuple[tuple[int, int], ...],
+    raw: Mapping[str, Any], place: _Place, state: _Load, devino: tuple[int, int] | None = None
 ) -> Fragment:
-    frag = parse_fragment(raw, path.parent, where, state.basearch, inline=False)
+    base = place.path.parent
+    frag = parse_fragment(raw, base, place.where, state.basearch, inline=False)
     for warning in frag.warnings:
         state.warn(warning)
-    _refuse_finalize_d(path.parent, where)
-    if path.parent not in state.repo_dirs:
-        state.repo_dirs.append(path.parent)
+    _refuse_finalize_d(base, place.where)
+    if base not in state.repo_dirs:
+        state.repo_dirs.append(base)
     state.variables = {**frag.variables, **state.variables}  # known ones keep their value
     includes = list(frag.includes)
     for i, entry in enumerate(frag.conditionals):
-        at = f"{where}: conditional-include[{i}]"
+        at = f"{place.where}: conditional-include[{i}]"
         if not evaluate_conditions(entry["if"], state.variables, f"{at}.if"):
             continue
-        target = entry["include"]
-        if isinstance(target, dict):
+        if isinstance(entry["include"], dict):
             inline = parse_fragment(
-                target, path.parent, f"{at}.include", state.basearch, inline=True
+                entry["include"], base, f"{at}.include", state.basearch, inline=True
             )
             for warning in inline.warnings:
                 state.warn(warning)
             merge(frag, inline)
         else:
-            includes += _conditional_includes(target, i)
+            includes += _conditional_includes(entry["include"], i)
     for ref in includes:
-        merge(frag, _load_include(ref, path, where, depth, state, chain))
+        merge(frag, _load_include(ref, place, devino, state))
     return frag
 
 
@@ -155,21 +164,17 @@ def _conditional_includes(target: str | list[Any], i: int) -> list[IncludeRef]:
 
 
 def _load_include(
-    ref: IncludeRef,
-    path: Path,
-    where: str,
-    depth: int,
-    state: _Load,
-    chain: tuple[tuple[int, int], ...],
+    ref: IncludeRef, place: _Place, devino: tuple[int, int] | None, state: _Load
 ) -> Fragment:
-    if depth + 1 > MAX_INCLUDE_DEPTH:
-        raise ConfigError(f"{where}: {ref.where}: deeper than {MAX_INCLUDE_DEPTH} includes")
-    child = path.parent / ref.name
-    if not child.is_file():
-        raise ConfigError(f"{where}: {ref.where}: {ref.name}: no such file")
-    if child.suffix == ".ks":
-        raise ConfigError(f"{where}: {ref.where}: {ref.name}: kickstart files are not supported")
-    return _load_file(child, f"{where} -> {ref.key} -> {ref.name}", depth + 1, state, chain)
+    at = f"{place.where}: {ref.where}"
+    if place.depth + 1 > MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"{at}: deeper than {MAX_INCLUDE_DEPTH} includes")
+    child = place.include(ref, devino)
+    if not child.path.is_file():
+        raise ConfigError(f"{at}: {ref.name}: no such file")
+    if child.path.suffix == ".ks":
+        raise ConfigError(f"{at}: {ref.name}: kickstart files are not supported")
+    return _load_file(child, state)
 
 
 def _parse_file(path: Path, where: str) -> dict[str, Any]:
