@@ -10,12 +10,17 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from fedostree.model.treefile import file_digest
-from fedostree.model.treefile_values import (
+
+# The value parsers lived here before treefile_values.py: still importable from here.
+from fedostree.model.treefile_values import (  # noqa: F401
+    TEST_NAME,
     add_files,
     any_map,
     bool_value,
     choice,
     exclude_list,
+    fail,
+    first_duplicate_test,
     groups_check,
     package_list,
     passwd_check,
@@ -23,10 +28,12 @@ from fedostree.model.treefile_values import (
     remove_from_packages,
     repo_packages,
     rojig,
+    split_package_specs,
     string_list,
     string_map,
     string_value,
     tree_tests,
+    variables_map,
     version_suffix,
 )
 
@@ -104,7 +111,8 @@ STRUCTURAL = {"include", "arch-include", "conditional-include", "variables", "ba
 BOOTSTRAP = {"bootstrap_packages", "bootstrap-packages"}
 ARCH_PACKAGES = "packages-"
 
-# rpm-ostree's LegacyTreeComposeConfigFields: the only underscore spellings it accepts.
+# rpm-ostree's LegacyTreeComposeConfigFields: the only underscore spellings it accepts
+# (ALIASES: the name this table had).
 # Giving both spellings in one file is an error, as there.
 LEGACY_ALIASES = {
     "gpg_key": "gpg-key",
@@ -112,6 +120,7 @@ LEGACY_ALIASES = {
     "default_target": "default-target",
     "automatic_version_prefix": "automatic-version-prefix",
 }
+ALIASES = LEGACY_ALIASES
 
 # Keys that only describe the tree for other tools: accepted, shown by --print-only;
 # each merges as a scalar (the first value wins).
