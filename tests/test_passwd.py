@@ -208,7 +208,8 @@ def test_check_groups_data_takes_one_gid(tmp_path: Path, repo: Path) -> None:
     tf = treefile(tmp_path / "config", repo, ["alpha"], extra)
     r = compose(tf, tmp_path)
     assert (
-        error_message(r, 2) == f"{tf}: check-groups.entries.alpha: expected a gid, got [900, 900]"
+        error_message(r, 2)
+        == f"{tf}: check-groups.entries.alpha: expected a number from 0 to 4294967295, got [900, 900]"
     )
 
 

@@ -18,7 +18,9 @@ from tests.support.data import DATA
 REAL = DATA / "treefiles"
 JAN = REAL / "products-2014-01-22.json"
 FEB = REAL / "products-2014-02-09.json"
+MAY = REAL / "products-2014-05-05.json"
 JAN_BASE = ("kernel", "ostree", "fedora-release", "lvm2", "btrfs-progs", "e2fsprogs", "xfsprogs")
+FEB_BOOTSTRAP = ("filesystem", "glibc", "nss-altfiles", "shadow-utils")
 FEB_BASE = (
     "kernel",
     "ostree",
@@ -34,6 +36,12 @@ FEB_BASE = (
 
 def by_ref(path: Path, only: str | None = None) -> dict[str, Any]:
     return {tf.ref: tf for tf in expand_treefiles(load_products(path), only)}
+
+
+def packages(*names: str) -> tuple[str, ...]:
+    """A tree's packages: a sorted set, as in every treefile (rpm-ostree's semantics;
+    they used to be kept in the order written)."""
+    return tuple(sorted(set(names)))
 
 
 def test_january_products_expand_to_every_release_and_tree() -> None:
@@ -58,7 +66,7 @@ def test_january_products_expand_to_every_release_and_tree() -> None:
 
 def test_january_docker_io_tree() -> None:
     tf = by_ref(JAN)["fedostree/20/x86_64/server/docker-io"]
-    assert tf.packages == (*JAN_BASE, "@core", "@standard", "docker-io")
+    assert tf.packages == packages(*JAN_BASE, "@core", "@standard", "docker-io")
     assert tf.repos == ("fedora-20", "fedora-20-updates", "walters-rpm-ostree")
     assert tf.releasever == "20"
     assert tf.automatic_version_prefix == "20"
@@ -71,7 +79,7 @@ def test_january_docker_io_tree() -> None:
 def test_rawhide_has_no_updates_repo() -> None:
     tf = by_ref(JAN)["fedostree/rawhide/x86_64/base/minimal"]
     assert tf.repos == ("fedora-rawhide", "walters-rpm-ostree")
-    assert tf.packages == (*JAN_BASE, "@core")
+    assert tf.packages == packages(*JAN_BASE, "@core")
     assert tf.automatic_version_prefix == "rawhide"
 
 
@@ -87,12 +95,10 @@ def test_february_products_with_the_named_postprocess_step() -> None:
         "workstation/kde/core",
     ]
     tf = trees["fedostree/20/x86_64/server/docker-io"]
-    assert tf.packages == (
-        *FEB_BASE,
-        "@core",
-        "@standard",
-        "NetworkManager-config-server",
-        "docker-io",
+    # bootstrap_base is installed in every tree, as the original autobuilder did (it
+    # used to be dropped)
+    assert tf.packages == packages(
+        *FEB_BOOTSTRAP, *FEB_BASE, "@core", "@standard", "NetworkManager-config-server", "docker-io"
     )
     assert tf.postprocess == (NAMED_POSTPROCESS["remove-root-password"],)
     assert tf.repos == ("fedora-20", "fedora-20-updates", "walters-rpm-ostree")
@@ -109,7 +115,61 @@ def test_explicit_repos_replace_the_default_and_add_repos_append(tmp_path: Path)
 def test_packages_is_the_old_spelling_of_base_required_packages(tmp_path: Path) -> None:
     path = write_products(tmp_path, packages=["kernel ostree"])
     (tf,) = expand_treefiles(load_products(path))
-    assert tf.packages == ("kernel", "ostree", "@core")
+    assert tf.packages == ("@core", "kernel", "ostree")
+
+
+def test_may_products_bootstrap_packages_and_treefile_keys() -> None:
+    """The 2014-05 matrix is a treefile base: bootstrap_packages and packages go into
+    every tree, selinux is a treefile key, gpg_key, kargs and image_formats have no
+    effect on the trees."""
+    products = load_products(MAY)
+    assert products.warnings == ()
+    tf = by_ref(MAY)["fedora-atomic/rawhide/x86_64/server/docker-io"]
+    assert {"filesystem", "glibc", "nss-altfiles", "shadow-utils", "generic-release"} <= set(
+        tf.packages
+    )
+    assert {"kernel", "rpm-ostree", "gnupg2", "@core", "cockpit", "docker-io"} <= set(tf.packages)
+    assert tf.units == ("docker.service",)
+    assert tf.selinux is True
+    assert tf.informational["gpg-key"] == "843833DF"
+    assert tf.repos == ("fedora-rawhide", "walters-rpm-ostree", "fedora-rawhide-kernel-nodebug")
+    assert tf.postprocess == (NAMED_POSTPROCESS["remove-root-password"],)
+    assert "kargs" not in tf.print_form() and "image_formats" not in tf.print_form()
+
+
+def test_treefile_keys_pass_to_every_tree(tmp_path: Path) -> None:
+    path = write_products(
+        tmp_path,
+        documentation=False,
+        **{"exclude-packages": ["nano"], "packages-aarch64": ["uboot-tools"]},
+        architectures=["x86_64", "aarch64"],
+    )
+    x86, arm = expand_treefiles(load_products(path))
+    assert (x86.documentation, x86.exclude_packages, x86.packages) == (False, ("nano",), ("@core",))
+    assert arm.packages == ("@core", "uboot-tools")
+
+
+def test_a_refused_treefile_key_in_products_is_an_error(tmp_path: Path) -> None:
+    path = write_products(tmp_path, **{"initramfs-args": ["--no-hostonly"]})
+    r = run("compose", "products", path, "--repo", tmp_path / "R", "--cachedir", tmp_path / "C")
+    assert r.exit_code == 2
+    assert r.stderr.splitlines() == [
+        f"error: {path}: initramfs-args: not supported: fedostree does not generate the "
+        "initramfs, and it would change the tree"
+    ]
+    assert not (tmp_path / "R").exists()
+
+
+def test_tree_postprocess_steps_follow_the_matrixs(tmp_path: Path) -> None:
+    path = write_products(
+        tmp_path,
+        postprocess=["remove-root-password"],
+        products={
+            "base": {"core": {"packages": ["@core"], "postprocess": ["remove-root-password"]}}
+        },
+    )
+    (tf,) = expand_treefiles(load_products(path))
+    assert tf.postprocess == (NAMED_POSTPROCESS["remove-root-password"],) * 2
 
 
 def test_tree_units_and_version_prefix(tmp_path: Path) -> None:
@@ -228,6 +288,18 @@ def products_error(path: Path) -> str:
             "postprocess: unknown step 'make-coffee' (known: remove-root-password)",
         ),
         (
+            {"products": {"base": {"core": {"packages": [], "postprocess": ["x"]}}}},
+            "products.base.core.postprocess: unknown step 'x' (known: remove-root-password)",
+        ),
+        (
+            {"products": {"base": {"core": {"packages": [], "selinux": False}}}},
+            "products.base.core: selinux: not a key of a tree (expected comment, packages, postprocess, units)",
+        ),
+        (
+            {"bootstrap_base": "glibc"},
+            "bootstrap_base: expected a list of strings, got str",
+        ),
+        (
             {"automatic-version-prefix": ["21"]},
             "automatic-version-prefix: expected a string, got list",
         ),
@@ -261,9 +333,12 @@ def test_products_path_is_a_directory(tmp_path: Path) -> None:
 
 
 def test_unknown_key_is_a_warning(tmp_path: Path) -> None:
-    path = write_products(tmp_path, frobnicate=True)
+    path = write_products(tmp_path, frobnicate=True, kargs=["quiet"], units=["a.service"])
     products = load_products(path)
-    assert products.warnings == (f"{path}: unknown key 'frobnicate' ignored",)
+    assert products.warnings == (
+        f"{path}: unknown key 'frobnicate' ignored",
+        f"{path}: units: ignored at the top level: each tree's units are its own",
+    )
 
 
 def test_cli_bad_products_exits_2(tmp_path: Path) -> None:

@@ -419,8 +419,7 @@ def test_compose_with_repovars_releasever_exits_2(tmp_path: Path) -> None:
     (config / "treefile.yaml").write_text(TREE + "repovars:\n  releasever: '41'\n")
     message = error_message(compose(config / "treefile.yaml", tmp_path), 2)
     assert message == (
-        f"{config / 'treefile.yaml'}: repovars.releasever: not allowed; "
-        "use the releasever key instead"
+        f"{config / 'treefile.yaml'}: repovars.releasever: not allowed (use the releasever key)"
     )
     assert not (tmp_path / "repo").exists()
 

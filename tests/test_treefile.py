@@ -1,11 +1,12 @@
-"""The treefile model: JSON and YAML, include chains with rpm-ostree's merge rules,
-per-architecture packages, variables, and errors that name the file and key path."""
+"""The treefile model: JSON and YAML as rpm-ostree reads them, value types, the files a
+treefile names, what compose requires, the real historical treefiles, and errors that
+name the file and key path. Include chains: test_treefile_merge.py; variables and
+conditions: test_treefile_variables.py; the key tables: test_treefile_keys.py."""
 
 from __future__ import annotations
 
 import json
 import logging
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,23 +18,9 @@ from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile, validate_for_compose
 from tests.support.cli import run
 from tests.support.data import DATA
+from tests.support.treefiles import compose_error, config_error, load, write
 
 REAL_TREEFILES = DATA / "treefiles"
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def config_error(path: Path, **kwargs: str) -> str:
-    with pytest.raises(ConfigError) as info:
-        load_treefile(path, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 # --- formats ---
@@ -56,210 +43,105 @@ def test_json_and_yaml_give_the_same_treefile(tmp_path: Path) -> None:
     from_json = load_treefile(write(tmp_path, "tree.json", json.dumps(doc)))
     from_yaml = load_treefile(write(tmp_path, "tree.yaml", json.dumps(doc, indent=1)))
     assert from_json == replace(from_yaml, path=from_json.path)
-    assert from_json.packages == ("kernel", "bash", "coreutils")
+    # rpm-ostree keeps packages as a sorted set (it used to be the order written)
+    assert from_json.packages == ("bash", "coreutils", "kernel")
     assert from_json.repo_dirs == (tmp_path,)
     assert from_json.warnings == ()
 
 
-def test_underscore_spellings_are_the_same_keys(tmp_path: Path) -> None:
-    tf = load_treefile(
-        write(
-            tmp_path,
-            "tree.yaml",
-            """\
-            default_target: graphical.target
-            automatic_version_prefix: "38"
-            exclude_packages: [nano]
-            packages_x86_64: [grub2-pc]
-            """,
-        )
-    )
-    assert tf.default_target == "graphical.target"
-    assert tf.automatic_version_prefix == "38"
-    assert tf.exclude_packages == ("nano",)
-    assert tf.packages == ("grub2-pc",)
-
-
 def test_numbers_are_read_as_strings(tmp_path: Path) -> None:
-    tf = load_treefile(
-        write(tmp_path, "tree.yaml", "releasever: 39\nautomatic_version_prefix: 39\n")
+    """A number for a string key reads as written (rpm-ostree refuses it; fedostree
+    always accepted it); releasever stays a number for conditions."""
+    tf = load(tmp_path, "releasever: 39\nautomatic_version_prefix: 39\nref: 1.10\n")
+    assert (tf.releasever, tf.automatic_version_prefix, tf.ref) == ("39", "39", "1.10")
+    assert tf.variables["releasever"] == 39
+
+
+def test_yaml_is_read_with_the_core_schema_as_rpm_ostree_does(tmp_path: Path) -> None:
+    """serde_yaml (YAML 1.2) reads `no`, `on` and dates as strings; PyYAML's YAML 1.1
+    would read `prod: no` as false and change what a condition sees."""
+    tf = load(
+        tmp_path,
+        """\
+        variables: {prod: no, day: 2019-01-01, hex: 0x10}
+        packages: ['on', off]
+        """,
     )
-    assert (tf.releasever, tf.automatic_version_prefix) == ("39", "39")
+    assert tf.variables["prod"] == "no"
+    assert tf.variables["day"] == "2019-01-01"
+    assert tf.variables["hex"] == 16
+    assert tf.packages == ("off", "on")
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("tree.yaml", "packages: [a]\nref: x\npackages: [b]\n"),
+        ("tree.json", '{"ref": "a", "ref": "b"}'),
+    ],
+)
+def test_a_key_given_twice_is_an_error(tmp_path: Path, name: str, text: str) -> None:
+    """A YAML or JSON parser keeps the last value; rpm-ostree refuses the file."""
+    path = write(tmp_path, name, text)
+    message = config_error(path)
+    assert message.startswith(f"{path}: not valid ")
+    assert "duplicate key" in message
 
 
 def test_space_separated_names_in_one_string(tmp_path: Path) -> None:
-    tf = load_treefile(
-        write(
-            tmp_path,
-            "tree.yaml",
-            """\
-            packages:
-              - openssh-server openssh-clients
-              - "  podman   skopeo "
-              - jq
-            exclude-packages: ["python perl", nodejs]
-            """,
-        )
-    )
-    assert tf.packages == ("openssh-server", "openssh-clients", "podman", "skopeo", "jq")
-    assert tf.exclude_packages == ("python", "perl", "nodejs")
-
-
-# --- include chains ---
-
-
-def test_include_chain_lists_append_included_first_and_scalars_override(tmp_path: Path) -> None:
-    write(
+    tf = load(
         tmp_path,
-        "base.yaml",
         """\
-        ref: base/ref
-        repos: [fedora]
-        packages: [kernel]
-        releasever: "38"
-        default-target: multi-user.target
-        units: [sshd.service]
-        remove-files: [usr/share/doc]
+        packages:
+          - openssh-server openssh-clients
+          - "  podman   skopeo "
+          - jq
         """,
     )
-    write(
+    assert tf.packages == ("jq", "openssh-clients", "openssh-server", "podman", "skopeo")
+
+
+def test_quoted_package_specs_are_one_spec(tmp_path: Path) -> None:
+    """rpm-ostree's split_whitespace_unless_quoted: single quotes keep a spec whole."""
+    tf = load(
         tmp_path,
-        "mid.yaml",
         """\
-        include: base.yaml
-        ref: mid/ref
-        repos: [updates]
-        packages: [podman]
-        automatic-version-prefix: "38"
+        packages:
+          - "'podman >= 4.1'"
+          - corge 'quuz >= 1.0' baz
+        repo-packages:
+          - repo: r
+            packages: ["'a < 2' b"]
         """,
     )
-    top = write(
+    assert tf.packages == ("baz", "corge", "podman >= 4.1", "quuz >= 1.0")
+    assert tf.repo_packages[0].packages == ("a < 2", "b")
+
+
+@pytest.mark.parametrize("spec", ["foobar >= 1.0'", "'foobar >= 1.0 baz", "'a' b' c", "''"])
+def test_unbalanced_quotes_in_a_package_spec(tmp_path: Path, spec: str) -> None:
+    path = write(tmp_path, "tree.json", json.dumps({"packages": ["ok", spec]}))
+    assert config_error(path).startswith(f"{path}: packages[1]: ")
+
+
+def test_exclude_packages_are_names_not_split(tmp_path: Path) -> None:
+    """rpm-ostree matches each exclude-packages entry as one name, without splitting it:
+    `python perl` would exclude nothing, so it is an error (it used to be split)."""
+    path = write(tmp_path, "tree.yaml", "exclude-packages: [nodejs, python perl]\n")
+    assert (
+        config_error(path)
+        == f"{path}: exclude-packages[1]: 'python perl': one package name per entry"
+    )
+
+
+def test_null_values_are_unset_and_a_null_packages_is_empty(tmp_path: Path) -> None:
+    """`packages:` with every entry commented out is null: no packages, no error."""
+    tf = load(
         tmp_path,
-        "top.yaml",
-        """\
-        include: mid.yaml
-        packages: [gnome-shell]
-        releasever: "39"
-        units: [gdm.service]
-        """,
+        "ref:\npackages:\nrepos:\ninclude: base.yaml\n",
+        {"base.yaml": "ref: a/b\nrepos: [r]\n"},
     )
-    tf = load_treefile(top)
-    assert tf.path == top
-    assert tf.ref == "mid/ref"  # the nearest includer that sets it wins
-    assert tf.repos == ("fedora", "updates")
-    assert tf.packages == ("kernel", "podman", "gnome-shell")
-    assert tf.releasever == "39"
-    assert tf.automatic_version_prefix == "38"
-    assert tf.default_target == "multi-user.target"
-    assert tf.units == ("sshd.service", "gdm.service")
-    assert tf.remove_files == ("usr/share/doc",)
-
-
-def test_several_includes_merge_in_order_before_the_includer(tmp_path: Path) -> None:
-    write(tmp_path, "a.yaml", "packages: [a]\nref: from-a\n")
-    write(tmp_path, "sub/b.yaml", "packages: [b]\nref: from-b\n")
-    top = write(tmp_path, "top.yaml", "include: [a.yaml, sub/b.yaml]\npackages: [top]\n")
-    tf = load_treefile(top)
-    assert tf.packages == ("a", "b", "top")
-    assert tf.ref == "from-b"
-    assert tf.repo_dirs == (tmp_path, tmp_path / "sub")
-
-
-def test_paths_are_relative_to_the_file_that_names_them(tmp_path: Path) -> None:
-    write(tmp_path, "common/post.sh", "#!/bin/sh\ntrue\n")
-    write(tmp_path, "common/motd", "hi\n")
-    write(
-        tmp_path,
-        "common/base.yaml",
-        "postprocess-script: post.sh\nadd-files: [[motd, /etc/motd]]\n",
-    )
-    write(tmp_path, "top/motd", "top\n")
-    top = write(
-        tmp_path, "top/tree.yaml", "include: ../common/base.yaml\nadd-files: [[motd, /etc/issue]]\n"
-    )
-    tf = load_treefile(top)
-    assert tf.postprocess_script is not None
-    assert tf.postprocess_script.resolve() == tmp_path / "common/post.sh"
-    assert [(a.source.resolve(), a.dest) for a in tf.add_files] == [
-        (tmp_path / "common/motd", "/etc/motd"),
-        (tmp_path / "top/motd", "/etc/issue"),
-    ]
-
-
-def test_packages_for_the_basearch_merge_and_other_arches_are_ignored(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        "base.yaml",
-        "packages: [kernel]\npackages-x86_64: [grub2-pc]\npackages-aarch64: [grub2-efi-aa64]\n",
-    )
-    top = write(
-        tmp_path,
-        "tree.yaml",
-        """\
-        include: base.yaml
-        packages: [bash]
-        packages-x86_64: [microcode_ctl thermald]
-        packages-aarch64: [uboot-tools]
-        packages-ppc64le: [grub2]
-        """,
-    )
-    tf = load_treefile(top)
-    assert tf.packages == ("kernel", "grub2-pc", "bash", "microcode_ctl", "thermald")
-    aarch64 = load_treefile(top, basearch="aarch64")
-    assert aarch64.packages == ("kernel", "grub2-efi-aa64", "bash", "uboot-tools")
-
-
-def test_basearch_and_releasever_in_ref(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "tree.yaml",
-        'ref: "fedora/${releasever}/${basearch}/silverblue"\nreleasever: 39\n',
-    )
-    assert load_treefile(path).ref == "fedora/39/x86_64/silverblue"
-    assert load_treefile(path, basearch="aarch64").ref == "fedora/39/aarch64/silverblue"
-
-
-def test_releasever_from_an_include_substitutes_the_includers_ref(tmp_path: Path) -> None:
-    write(tmp_path, "base.yaml", "releasever: rawhide\n")
-    top = write(tmp_path, "tree.yaml", 'include: base.yaml\nref: "f/${releasever}/${basearch}"\n')
-    assert load_treefile(top).ref == "f/rawhide/x86_64"
-
-
-def test_ref_with_an_undefined_variable_is_an_error(tmp_path: Path) -> None:
-    path = write(tmp_path, "tree.yaml", 'ref: "fedora/${releasever}/${basearch}/base"\n')
-    message = config_error(path)
-    assert str(path) in message
-    assert "ref" in message and "releasever" in message
-    other = write(tmp_path, "other.yaml", 'ref: "fedora/${stream}/base"\n')
-    assert "${stream}" in config_error(other)
-
-
-# --- unknown keys warn ---
-
-
-def test_unknown_key_warns_naming_the_key_and_loads(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    path = write(tmp_path, "tree.yaml", "ref: a/b\nfrobnicate: true\nselinux: true\n")
-    with caplog.at_level(logging.WARNING):
-        tf = load_treefile(path)
-    assert tf.ref == "a/b"
-    assert any("frobnicate" in w and str(path) in w for w in tf.warnings)
-    assert any("selinux" in w and "not supported" in w for w in tf.warnings)
-    assert any("frobnicate" in r.getMessage() for r in caplog.records)
-
-
-def test_unknown_key_in_an_include_names_the_chain(tmp_path: Path) -> None:
-    write(tmp_path, "base.yaml", "frobnicate: 1\n")
-    top = write(tmp_path, "tree.yaml", "include: base.yaml\n")
-    (warning,) = load_treefile(top).warnings
-    assert warning == f"{top} -> include -> base.yaml: unknown key 'frobnicate' ignored"
-
-
-def test_a_non_string_key_is_reported_not_a_crash(tmp_path: Path) -> None:
-    path = write(tmp_path, "tree.yaml", "ref: a/b\n1: x\n")
-    tf = load_treefile(path)
-    assert any("'1'" in w for w in tf.warnings)
+    assert (tf.ref, tf.packages, tf.repos) == ("a/b", (), ("r",))
 
 
 # --- type errors name the key path ---
@@ -272,13 +154,34 @@ def test_a_non_string_key_is_reported_not_a_crash(tmp_path: Path) -> None:
         ("packages: kernel\n", "packages: expected a list of strings, got str"),
         ("repos: {a: 1}\n", "repos: expected a list of strings, got dict"),
         ("ref: [a, b]\n", "ref: expected a string, got list"),
-        ("releasever: true\n", "releasever: expected a string, got bool"),
+        ("releasever: true\n", "releasever: expected a string or a number, got bool"),
         ("packages-x86_64: 5\n", "packages-x86_64: expected a list of strings, got int"),
-        ("add-files: [[a, b], [c]]\n", "add-files[1]: expected a [source, dest] pair of strings"),
+        ("packages-s390x: [zipl, 7]\n", "packages-s390x[1]: expected a string, got int"),
+        (
+            "add-files: [[a, /usr/share/a], [c]]\n",
+            "add-files[1]: expected a [source, dest] pair of strings",
+        ),
         ("add-files: {a: b}\n", "add-files: expected a list of [source, dest] pairs, got dict"),
+        (
+            "add-files: [[a, /usr/local/a]]\n",
+            "add-files[0]: unsupported destination /usr/local/a (rpm-ostree's rule)",
+        ),
         ("postprocess: '#!/bin/sh'\n", "postprocess: expected a list of strings, got str"),
         ("ignore-scripts: [[glibc.post]]\n", "ignore-scripts[0]: expected a string, got list"),
         ("include: 5\n", "include: expected a list of strings, got int"),
+        ("recommends: 'no'\n", "recommends: expected true or false, got str"),
+        (
+            "automatic-version-suffix: '--'\n",
+            "automatic-version-suffix: '--': must be exactly one ASCII character",
+        ),
+        (
+            "boot-location: old\n",
+            "boot-location: 'old': expected one of new, modules, kernel-install",
+        ),
+        (
+            "check-groups: {type: data, entries: {adm: [3, 4]}}\n",
+            "check-groups.entries.adm: expected a number from 0 to 4294967295, got [3, 4]",
+        ),
     ],
 )
 def test_wrong_type_names_the_key_path(tmp_path: Path, text: str, where: str) -> None:
@@ -316,6 +219,34 @@ def test_binary_file_is_a_config_error(tmp_path: Path) -> None:
     assert config_error(path).startswith(f"{path}: ")
 
 
+# --- unknown keys warn ---
+
+
+def test_unknown_key_warns_naming_the_key_and_loads(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, "tree.yaml", "ref: a/b\nfrobnicate: true\nselinux: false\n")
+    with caplog.at_level(logging.WARNING):
+        tf = load_treefile(path)
+    assert tf.ref == "a/b"
+    assert tf.warnings == (f"{path}: unknown key 'frobnicate' ignored",)
+    assert tf.selinux is False  # a key the model now has: no warning
+    assert any("frobnicate" in r.getMessage() for r in caplog.records)
+
+
+def test_unknown_key_in_an_include_names_the_chain(tmp_path: Path) -> None:
+    write(tmp_path, "base.yaml", "frobnicate: 1\n")
+    top = write(tmp_path, "tree.yaml", "include: base.yaml\n")
+    (warning,) = load_treefile(top).warnings
+    assert warning == f"{top} -> include -> base.yaml: unknown key 'frobnicate' ignored"
+
+
+def test_a_non_string_key_is_reported_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, "tree.yaml", "ref: a/b\n1: x\n")
+    tf = load_treefile(path)
+    assert any("'1'" in w for w in tf.warnings)
+
+
 # --- missing files ---
 
 
@@ -342,44 +273,32 @@ def test_missing_add_files_source_names_the_file(tmp_path: Path) -> None:
     assert config_error(path) == f"{path}: add-files[1]: issue: no such file"
 
 
+def test_missing_check_passwd_file_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "tree.yaml", "check-passwd: {type: file, filename: passwd}\n")
+    assert config_error(path) == f"{path}: check-passwd.filename: passwd: no such file"
+
+
 def test_include_that_is_a_directory(tmp_path: Path) -> None:
     (tmp_path / "dir.yaml").mkdir()
     top = write(tmp_path, "tree.yaml", "include: dir.yaml\n")
     assert "dir.yaml: no such file" in config_error(top)
 
 
-# --- include loops ---
+def test_finalize_d_scripts_are_refused(tmp_path: Path) -> None:
+    """rpm-ostree runs the executables in finalize.d beside a treefile on the tree."""
+    script = write(tmp_path, "finalize.d/10-tweak", "#!/bin/sh\n")
+    path = write(tmp_path, "tree.yaml", "ref: a/b\n")
+    assert load_treefile(path).ref == "a/b"  # not executable: rpm-ostree skips it too
+    script.chmod(0o755)
+    assert (
+        config_error(path) == f"{path}: {tmp_path}/finalize.d: finalize.d scripts are not supported"
+    )
 
 
-def test_include_of_itself_is_a_loop(tmp_path: Path) -> None:
-    path = write(tmp_path, "tree.yaml", "include: tree.yaml\n")
-    message = config_error(path)
-    assert message == f"{path} -> include -> tree.yaml: include loop"
-
-
-def test_include_loop_through_another_file(tmp_path: Path) -> None:
-    write(tmp_path, "b.yaml", "include: a.yaml\n")
-    a = write(tmp_path, "a.yaml", "include: b.yaml\n")
-    assert config_error(a) == f"{a} -> include -> b.yaml -> include -> a.yaml: include loop"
-
-
-def test_include_loop_spelled_with_dotdot(tmp_path: Path) -> None:
-    path = write(tmp_path, "d/a.yaml", "include: ../d/a.yaml\n")
-    assert config_error(path) == f"{path} -> include -> ../d/a.yaml: include loop"
-
-
-def test_include_loop_through_a_symlinked_directory(tmp_path: Path) -> None:
-    path = write(tmp_path, "d/a.yaml", "include: self/a.yaml\n")
-    (tmp_path / "d/self").symlink_to(".")
-    assert config_error(path) == f"{path} -> include -> self/a.yaml: include loop"
-
-
-def test_same_file_included_twice_without_a_loop_is_fine(tmp_path: Path) -> None:
-    write(tmp_path, "common.yaml", "repos: [fedora]\n")
-    write(tmp_path, "a.yaml", "include: common.yaml\npackages: [a]\n")
-    write(tmp_path, "b.yaml", "include: common.yaml\npackages: [b]\n")
-    tf = load_treefile(write(tmp_path, "top.yaml", "include: [a.yaml, b.yaml]\n"))
-    assert tf.packages == ("a", "b")
+def test_kickstart_includes_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, "pkgs.ks", "%packages\nbash\n%end\n")
+    path = write(tmp_path, "tree.yaml", "include: pkgs.ks\n")
+    assert config_error(path) == f"{path}: include: pkgs.ks: kickstart files are not supported"
 
 
 # --- what compose requires ---
@@ -403,6 +322,30 @@ def test_compose_refuses_an_invalid_ref(tmp_path: Path, ref: str) -> None:
     assert ref in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("extra", "what"),
+    [
+        (
+            {"repovars": {"releasever": "40"}},
+            "repovars.releasever: not allowed (use the releasever key)",
+        ),
+        ({"repovars": {"basearch": "x"}}, "repovars.basearch: not allowed (it is set)"),
+        (
+            {"machineid-compat": False, "units": ["a.service"]},
+            "units: incompatible with machineid-compat: false",
+        ),
+    ],
+)
+def test_compose_checks_what_rpm_ostree_checks(
+    tmp_path: Path, extra: dict[str, object], what: str
+) -> None:
+    doc = {"ref": "a/b", "repos": ["r"], "packages": ["p"], **extra}
+    path = write(tmp_path, "tree.json", json.dumps(doc))
+    with pytest.raises(ConfigError) as info:
+        validate_for_compose(load_treefile(path))
+    assert str(info.value) == f"{path}: {what}"
+
+
 # --- every real treefile ---
 
 
@@ -419,6 +362,13 @@ def test_the_real_treefiles_are_there() -> None:
     } <= names
 
 
+# Historical treefiles that use a key fedostree refuses: they fail with that one line.
+REFUSING = {
+    "fedora-atomic-docker-host-f22.json": "initramfs-args",
+    "fedora-coreos-base-2020-02-07.yaml": "initramfs-args",
+}
+
+
 @pytest.mark.parametrize("path", _real_files(), ids=lambda p: p.name)
 def test_every_real_treefile_loads(path: Path) -> None:
     if path.name.startswith("products-"):
@@ -428,38 +378,52 @@ def test_every_real_treefile_loads(path: Path) -> None:
     try:
         tf = load_treefile(path)
     except ConfigError as e:
-        # These files come from larger configs: only a referenced file may be missing.
         message = str(e)
         assert message.startswith(str(path))
+        if path.name in REFUSING:
+            key = REFUSING[path.name]
+            assert message == (
+                f"{path}: {key}: not supported: fedostree does not generate the initramfs, "
+                "and it would change the tree"
+            )
+            return
+        # These files come from larger configs: only a referenced file may be missing.
         assert message.endswith(": no such file")
-        assert "include[" in message or "postprocess-script:" in message
         return
     assert isinstance(tf, Treefile)
     assert tf.ref and "${" not in tf.ref
     assert tf.packages
 
 
-def test_real_include_chain_merges(tmp_path: Path) -> None:
+def test_real_include_chain_merges() -> None:
     tf = load_treefile(REAL_TREEFILES / "fedora-atomic-workstation-gnome-core.json")
     assert tf.ref == "fedora-atomic/rawhide/x86_64/workstation/gnome/core"
     assert tf.repos == ("fedora-rawhide", "walters-rpm-ostree", "fedora-rawhide-kernel-nodebug")
-    assert tf.packages[0] == "kernel"
-    assert tf.packages[-3:] == ("@standard", "@base-x", "@gnome-desktop")
-    assert "@core" in tf.packages
-    assert tf.default_target == "graphical.target"
-    assert any("bootstrap_packages" in w for w in tf.warnings)
+    # bootstrap_packages is merged into packages, as rpm-ostree does (it used to be
+    # ignored with a warning); packages are one sorted set
+    assert {"filesystem", "glibc", "nss-altfiles", "shadow-utils", "generic-release"} <= set(
+        tf.packages
+    )
+    assert {"kernel", "@core", "@standard", "@base-x", "@gnome-desktop"} <= set(tf.packages)
+    assert tf.packages == tuple(sorted(tf.packages))
+    assert len(tf.packages) == 5 + 11 + 3
+    assert tf.default_target == "graphical.target"  # the includer's value wins
+    assert tf.informational["gpg-key"] == "843833DF"  # legacy gpg_key: accepted, no effect
+    assert tf.selinux is True
 
 
 def test_real_yaml_with_its_includes_supplied(tmp_path: Path) -> None:
-    """fedora-common-ostree.yaml loads once the file it includes exists beside it."""
+    """fedora-common-ostree.yaml loads once the files it names exist beside it."""
     tree = tmp_path / "fedora-common-ostree.yaml"
     tree.write_text((REAL_TREEFILES / tree.name).read_text())
     write(
         tmp_path, "fedora-common-ostree-pkgs.yaml", "packages: [glibc]\nrepos: [fedora-rawhide]\n"
     )
+    write(tmp_path, "passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    write(tmp_path, "group", "root:x:0:\n")
     tf = load_treefile(tree)
     assert tf.ref == "fedora/rawhide/x86_64/ostree-base"
-    assert tf.packages[0] == "glibc"
+    assert "glibc" in tf.packages
     assert "grub2-efi-x64" in tf.packages and "grub2-efi-aa64" not in tf.packages
     assert "shim" not in tf.packages  # only in packages-aarch64
     assert tf.exclude_packages == (
@@ -471,6 +435,7 @@ def test_real_yaml_with_its_includes_supplied(tmp_path: Path) -> None:
     assert len(tf.postprocess) == 2
     assert tf.automatic_version_prefix == "38"
     assert tf.default_target == "graphical.target"
+    assert tf.check_passwd is not None and tf.check_passwd.filename == tmp_path / "passwd"
     validate_for_compose(tf)
 
 
@@ -480,15 +445,9 @@ def test_real_yaml_with_its_includes_supplied(tmp_path: Path) -> None:
 def test_cli_bad_treefile_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", "repos: [fedora]\npackages: [bash, kernel, vim, {x: 1}]\n")
     bad = write(tmp_path, "bad.yaml", "include: base.yaml\nref: a/b\n")
-    r = run("compose", "tree", bad, "--repo", tmp_path / "R", "--cachedir", tmp_path / "C")
-    assert r.exit_code == 2
-    assert r.stdout == ""
-    lines = r.stderr.splitlines()
-    assert lines == [
-        f"error: {bad} -> include -> base.yaml: packages[3]: expected a string, got dict"
-    ]
-    assert not (tmp_path / "R").exists()
-    assert not (tmp_path / "C").exists()
+    assert compose_error(bad, tmp_path) == (
+        f"{bad} -> include -> base.yaml: packages[3]: expected a string, got dict"
+    )
 
 
 def test_cli_unknown_key_is_a_warning_then_the_real_error(tmp_path: Path) -> None:
@@ -507,3 +466,10 @@ def test_cli_missing_treefile(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert r.stderr == f"error: {tmp_path / 'nope.yaml'}: no such file\n"
     assert "Traceback" not in r.stderr
+
+
+def test_cli_repo_is_required_without_print_only(tmp_path: Path) -> None:
+    tree = write(tmp_path, "tree.yaml", "ref: a/b\nrepos: [r]\npackages: [p]\n")
+    r = run("compose", "tree", tree)
+    assert r.exit_code == 2
+    assert "Missing option '--repo'" in r.stderr

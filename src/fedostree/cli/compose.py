@@ -27,8 +27,7 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
     f = click.option(
         "--repo",
         type=_path,
-        required=True,
-        help="OSTree repository (archive mode; created if absent).",
+        help="OSTree repository (archive mode; created if absent). Required.",
     )(f)
     f = click.option(
         "--cachedir",
@@ -96,9 +95,15 @@ def compose() -> None:
     type=_path,
     help="Write the resolved package set as an rpm-ostree lockfile (JSON).",
 )
+@click.option(
+    "--print-only",
+    is_flag=True,
+    help="Print the treefile with its includes, conditionals and variables resolved, "
+    "as JSON, and exit (no --repo needed).",
+)
 def compose_tree_cmd(
     treefile: Path,
-    repo: Path,
+    repo: Path | None,
     cachedir: Path,
     force_nocache: bool,
     as_json: bool,
@@ -108,12 +113,16 @@ def compose_tree_cmd(
     gpg_sign: str | None,
     gpg_homedir: Path | None,
     keep_versions: int,
+    print_only: bool,
 ) -> None:
     """Compose the tree TREEFILE describes into REPO: commit it to its candidate ref,
     test it, and publish it (move the ref) only if the tests pass."""
     tf = load_treefile(treefile)
+    if print_only:
+        click.echo(json.dumps(tf.print_form(), indent=2, ensure_ascii=False))
+        return
     options = ComposeOptions(
-        repo,
+        _required_repo(repo),
         cachedir.absolute(),
         force=force_nocache,
         **lockfile_options(lockfiles, lockfile_strict, write_lockfile_to),
@@ -141,7 +150,7 @@ def lockfile_options(
 @click.option("--only", metavar="PRODUCT/TREE", help="Compose only this tree (or this ref).")
 def compose_products_cmd(
     products_file: Path,
-    repo: Path,
+    repo: Path | None,
     cachedir: Path,
     force_nocache: bool,
     as_json: bool,
@@ -156,12 +165,18 @@ def compose_products_cmd(
         click.echo(f"warning: {warning}", err=True)
     treefiles = expand_treefiles(products, only)
     options = ComposeOptions(
-        repo,
+        _required_repo(repo),
         cachedir.absolute(),
         force=force_nocache,
         **publish_options(gpg_sign, gpg_homedir, keep_versions),
     )
     _run(treefiles, options, as_json)
+
+
+def _required_repo(repo: Path | None) -> Path:
+    if repo is None:
+        raise click.UsageError("Missing option '--repo'.")
+    return repo
 
 
 def _run(treefiles: Sequence[Treefile], options: ComposeOptions, as_json: bool) -> None:

@@ -175,7 +175,7 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
             return settled
     cached = ensure_cached(session.build_repo, packages, opts.cachedir)
     pull_layers(session.build_repo, session.out_repo, layers)
-    version = cm.next_version(tf.automatic_version_prefix, latest.version if latest else None)
+    version = cm.next_version(tf, latest.version if latest else None)
     previous = published.checksum if published else None
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=opts.cachedir))
     try:
@@ -186,7 +186,7 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
             previous=previous_tree(session.out_repo, previous),
         )  # fmt: skip
         metadata = cm.commit_metadata(
-            packages, version=version, inputhash=inputhash, kernel=tree.kernel
+            tf, packages, version=version, inputhash=inputhash, kernel=tree.kernel
         )
         commit = cm.commit_rootfs(
             session.build_repo,

@@ -23,8 +23,12 @@ BootLocation = Literal["new", "modules", "kernel-install"]
 
 @dataclass(frozen=True)
 class AddFile:
+    """`add-files`: `source` resolved beside the treefile that names it, `written` as
+    written there."""
+
     source: Path
     dest: str
+    written: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class PasswdCheck:
     kind: Literal["none", "previous", "file", "data"]
     filename: Path | None = None
     entries: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    written: str = ""  # the file name as written in the treefile
 
     def flattened(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.kind}
@@ -91,6 +96,7 @@ class Treefile:
     path: Path
     # --- what to build, and from where
     ref: str = ""
+    basearch: str | None = None
     releasever: str | None = None
     variables: Mapping[str, VarValue] = field(default_factory=dict)
     repos: tuple[str, ...] = ()
@@ -110,8 +116,10 @@ class Treefile:
     automatic_version_suffix: str | None = None
     mutate_os_release: str | None = None
     add_commit_metadata: Mapping[str, Any] = field(default_factory=dict)
+    container_cmd: tuple[str, ...] = ()  # commit metadata ostree.container-cmd
     # --- content manipulation
     postprocess_script: Path | None = None
+    postprocess_script_written: str | None = None  # as written in the treefile
     postprocess: tuple[str, ...] = ()
     add_files: tuple[AddFile, ...] = ()
     remove_files: tuple[str, ...] = ()
@@ -136,7 +144,8 @@ class Treefile:
     tests: tuple[TreeTest, ...] = ()
     # --- accepted, no effect on the tree (kept for --print-only)
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    informational: Mapping[str, Any] = field(default_factory=dict)  # rojig, container-cmd, ...
+    informational: Mapping[str, Any] = field(default_factory=dict)  # rojig, gpg-key, ...
+    extra: Mapping[str, Any] = field(default_factory=dict)  # unknown keys of a JSON treefile
     # --- where things came from
     repo_dirs: tuple[Path, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -188,6 +197,13 @@ class Treefile:
         from fedostree.model.treefile_keys import flatten_treefile
 
         return flatten_treefile(self)
+
+    def print_form(self) -> dict[str, Any]:
+        """What `rpm-ostree compose tree --print-only` prints: the merged treefile with
+        rpm-ostree's kebab-case keys, in its order, only the keys that are set."""
+        from fedostree.model.treefile_print import print_form
+
+        return print_form(self)
 
 
 def file_digest(path: Path) -> str:

@@ -1,280 +1,52 @@
-"""Every treefile key: its parser, its merge rule, and the keys rpm-ostree knows that
-fedostree accepts without effect or refuses.
-
-Each parser takes (value, where) and raises ConfigError naming `where` (the file, the
-include chain and the key path)."""
+"""Every treefile key rpm-ostree knows (rust/src/treefile.rs `TreeComposeConfig`): the
+keys fedostree acts on, with their parser and rpm-ostree's merge rule across includes
+(`treefile_merge`), and the keys it accepts without effect, accepts only at a neutral
+value, or refuses. A key in none of these tables is unknown: a warning."""
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal
 
-from fedostree.errors import ConfigError
-from fedostree.model.treefile import (
-    PasswdCheck,
-    RemoveFromPackage,
-    RepoPackages,
-    TreeTest,
-    VarValue,
-    file_digest,
+from fedostree.model.treefile import file_digest
+
+# The value parsers lived here before treefile_values.py: still importable from here.
+from fedostree.model.treefile_values import (  # noqa: F401
+    TEST_NAME,
+    add_files,
+    any_map,
+    bool_value,
+    choice,
+    exclude_list,
+    fail,
+    first_duplicate_test,
+    groups_check,
+    package_list,
+    passwd_check,
+    releasever_value,
+    remove_from_packages,
+    repo_packages,
+    rojig,
+    split_package_specs,
+    string_list,
+    string_map,
+    string_value,
+    tree_tests,
+    variables_map,
+    version_suffix,
 )
 
 if TYPE_CHECKING:
     from fedostree.model.treefile import Treefile
 
 
-def fail(where: str, what: str) -> ConfigError:
-    return ConfigError(f"{where}: {what}")
-
-
-# --- value parsers ----------------------------------------------------------------------
-
-
-def string_value(value: Any, where: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise fail(where, f"expected a string, got {type(value).__name__}")
-    return str(value)
-
-
-def bool_value(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise fail(where, f"expected true or false, got {type(value).__name__}")
-    return value
-
-
-def string_list(value: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise fail(where, f"expected a list of strings, got {type(value).__name__}")
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise fail(f"{where}[{i}]", f"expected a string, got {type(item).__name__}")
-    return tuple(value)
-
-
-def package_list(value: Any, where: str) -> tuple[str, ...]:
-    """rpm-ostree lets one string name several packages separated by whitespace, unless a
-    part is in single quotes: `"'podman >= 4.1'"` is one spec."""
-    return tuple(
-        name
-        for i, item in enumerate(string_list(value, where))
-        for name in split_package_specs(item, f"{where}[{i}]")
-    )
-
-
-def split_package_specs(text: str, where: str) -> list[str]:
-    parts = text.split("'")
-    if len(parts) % 2 == 0:
-        raise fail(where, f"missing terminating quote: {text}")
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        out += [part] if i % 2 else part.split()
-    return [p for p in out if p]
-
-
-def string_map(value: Any, where: str) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise fail(where, f"expected a mapping of strings, got {type(value).__name__}")
-    return {str(k): string_value(v, f"{where}.{k}") for k, v in value.items()}
-
-
-def any_map(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise fail(where, f"expected a mapping, got {type(value).__name__}")
-    return {str(k): v for k, v in value.items()}
-
-
-def variables_map(value: Any, where: str) -> dict[str, VarValue]:
-    """`variables`: booleans, non-negative integers and strings, as rpm-ostree allows."""
-    out = {}
-    for name, v in any_map(value, where).items():
-        if isinstance(v, bool | str) or (isinstance(v, int) and v >= 0):
-            out[name] = v
-        else:
-            raise fail(f"{where}.{name}", "expected a boolean, a number or a string")
-    return out
-
-
-def releasever_value(value: Any, where: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise fail(where, f"expected a string or a number, got {type(value).__name__}")
-    return str(value)
-
-
-def choice(*allowed: str) -> Callable[[Any, str], str]:
-    def parse(value: Any, where: str) -> str:
-        text = string_value(value, where)
-        if text not in allowed:
-            raise fail(where, f"'{text}': expected one of {', '.join(allowed)}")
-        return text
-
-    return parse
-
-
-def add_files(value: Any, where: str) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, list):
-        raise fail(where, f"expected a list of [source, dest] pairs, got {type(value).__name__}")
-    pairs = []
-    for i, item in enumerate(value):
-        if not (
-            isinstance(item, list) and len(item) == 2 and all(isinstance(s, str) for s in item)
-        ):
-            raise fail(f"{where}[{i}]", "expected a [source, dest] pair of strings")
-        pairs.append((item[0], item[1]))
-    return tuple(pairs)
-
-
-def repo_packages(value: Any, where: str) -> tuple[RepoPackages, ...]:
-    """`repo-packages`: [{repo: ID, packages: [...]}]."""
-    if not isinstance(value, list):
-        raise fail(where, f"expected a list of {{repo, packages}}, got {type(value).__name__}")
-    out = []
-    for i, item in enumerate(value):
-        at = f"{where}[{i}]"
-        if not isinstance(item, dict):
-            raise fail(at, "expected a mapping with repo and packages")
-        unknown = set(item) - {"repo", "packages"}
-        if unknown:
-            raise fail(at, f"unknown key '{sorted(unknown)[0]}' (expected repo, packages)")
-        for key in ("repo", "packages"):
-            if key not in item:
-                raise fail(at, f"{key}: missing")
-        out.append(
-            RepoPackages(
-                string_value(item["repo"], f"{at}.repo"),
-                package_list(item["packages"], f"{at}.packages"),
-            )
-        )
-    return tuple(out)
-
-
-def remove_from_packages(value: Any, where: str) -> tuple[RemoveFromPackage, ...]:
-    """`remove-from-packages`: [[PACKAGE, REGEX, ...], ...]."""
-    if not isinstance(value, list):
-        raise fail(
-            where, f"expected a list of [package, regex...] lists, got {type(value).__name__}"
-        )
-    out = []
-    for i, item in enumerate(value):
-        entry = string_list(item, f"{where}[{i}]")
-        if len(entry) < 2:
-            raise fail(f"{where}[{i}]", "expected a package name and at least one regex")
-        for j, pattern in enumerate(entry[1:], start=1):
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise fail(f"{where}[{i}][{j}]", f"'{pattern}': not a valid regex: {e}") from e
-        out.append(RemoveFromPackage(entry[0], entry[1:]))
-    return tuple(out)
-
-
-_CHECK_KINDS = ("none", "previous", "file", "data")
-
-
-def passwd_check(value: Any, where: str) -> PasswdCheck:
-    """`check-passwd` / `check-groups`: {type: none|previous|file|data, filename, entries}.
-    A file's name stays relative here; the loader resolves it beside its treefile."""
-    if not isinstance(value, dict):
-        raise fail(where, f"expected a mapping with 'type', got {type(value).__name__}")
-    kind = choice(*_CHECK_KINDS)(value.get("type"), f"{where}.type")
-    allowed = {"type", "filename"} if kind == "file" else {"type", "entries"}
-    if kind in ("none", "previous"):
-        allowed = {"type"}
-    unknown = set(value) - allowed
-    if unknown:
-        raise fail(where, f"unknown key '{sorted(unknown)[0]}' for type {kind}")
-    if kind == "file":
-        from pathlib import Path
-
-        name = string_value(value.get("filename"), f"{where}.filename")
-        return PasswdCheck("file", filename=Path(name))
-    if kind == "data":
-        entries = any_map(value.get("entries"), f"{where}.entries")
-        return PasswdCheck(
-            "data", entries={k: _ids(v, f"{where}.entries.{k}") for k, v in entries.items()}
-        )
-    return PasswdCheck(kind)  # type: ignore[arg-type]
-
-
-def _ids(value: Any, where: str) -> tuple[int, ...]:
-    items = value if isinstance(value, list) else [value]
-    if not (1 <= len(items) <= 2) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in items
-    ):
-        raise fail(where, "expected an id or a [uid, gid] pair of numbers")
-    return tuple(items)
-
-
-TEST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_TEST_KEYS = ("name", "command", "timeout")
-
-
-def tree_tests(value: Any, where: str) -> tuple[TreeTest, ...]:
-    """`tests`: [{name, command: string | [argv...], timeout: seconds (default 60)}]."""
-    if not isinstance(value, list):
-        raise fail(where, f"expected a list of tests, got {type(value).__name__}")
-    tests = tuple(_tree_test(item, f"{where}[{i}]") for i, item in enumerate(value))
-    if (i := first_duplicate_test(tests)) is not None:
-        raise fail(f"{where}[{i}].name", f"'{tests[i].name}' is already the name of a test")
-    return tests
-
-
-def _tree_test(item: Any, where: str) -> TreeTest:
-    if not isinstance(item, dict):
-        raise fail(where, f"expected a mapping with name and command, got {type(item).__name__}")
-    for key in item:
-        if key not in _TEST_KEYS:
-            raise fail(where, f"unknown key '{key}' (expected {', '.join(_TEST_KEYS)})")
-    for key in ("name", "command"):
-        if key not in item:
-            raise fail(where, f"{key}: missing")
-    return TreeTest(
-        _test_name(item["name"], f"{where}.name"),
-        _test_command(item["command"], f"{where}.command"),
-        _test_timeout(item.get("timeout", 60), f"{where}.timeout"),
-    )
-
-
-def _test_name(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise fail(where, "expected a non-empty string")
-    if not TEST_NAME.fullmatch(value):
-        raise fail(where, f"'{value}': use letters, digits, '.', '_' and '-'")
-    return value
-
-
-def _test_command(value: Any, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        if not value.strip():
-            raise fail(where, "must not be empty")
-        return ("/bin/sh", "-c", value)
-    if not isinstance(value, list):
-        raise fail(where, f"expected a string or a list of strings, got {type(value).__name__}")
-    argv = string_list(value, where)
-    if not argv:
-        raise fail(where, "must not be empty")
-    if not argv[0]:
-        raise fail(f"{where}[0]", "must name a program")
-    return argv
-
-
-def _test_timeout(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise fail(where, "must be a positive number")
-    if not (math.isfinite(value) and value > 0):
-        raise fail(where, "must be a positive number")
-    return float(value)
-
-
-def first_duplicate_test(tests: tuple[TreeTest, ...]) -> int | None:
-    names = [t.name for t in tests]
-    return next((i for i, name in enumerate(names) if name in names[:i]), None)
-
-
 # --- the key table ------------------------------------------------------------------------
 
+# rpm-ostree's merge rules: "scalar" (merge_basic_field): the includer's value, else the
+# first include's; "list" (merge_vec_field): an include's entries before the includer's,
+# so a later include's before an earlier one's; "set" (merge_hashset_field): sorted union;
+# "map" (merge_map_field): union, the includer's entries win.
 Merge = Literal["scalar", "list", "set", "map"]
 
 
@@ -291,13 +63,12 @@ class Key:
 KEYS: dict[str, Key] = {
     "ref": Key("ref", string_value, "scalar"),
     "releasever": Key("releasever", releasever_value, "scalar"),
-    "variables": Key("variables", variables_map, "map"),
     "repos": Key("repos", string_list, "list"),
     "lockfile-repos": Key("lockfile_repos", string_list, "list"),
     "repovars": Key("repovars", string_map, "map"),
     "packages": Key("packages", package_list, "set"),
     "repo-packages": Key("repo_packages", repo_packages, "list"),
-    "exclude-packages": Key("exclude_packages", package_list, "list"),
+    "exclude-packages": Key("exclude_packages", exclude_list, "list"),
     "recommends": Key("recommends", bool_value, "scalar"),
     "documentation": Key("documentation", bool_value, "scalar"),
     "install-langs": Key("install_langs", string_list, "list"),
@@ -305,9 +76,10 @@ KEYS: dict[str, Key] = {
     "ostree-layers": Key("ostree_layers", string_list, "list"),
     "ostree-override-layers": Key("ostree_override_layers", string_list, "list"),
     "automatic-version-prefix": Key("automatic_version_prefix", string_value, "scalar"),
-    "automatic-version-suffix": Key("automatic_version_suffix", string_value, "scalar"),
+    "automatic-version-suffix": Key("automatic_version_suffix", version_suffix, "scalar"),
     "mutate-os-release": Key("mutate_os_release", string_value, "scalar"),
     "add-commit-metadata": Key("add_commit_metadata", any_map, "map"),
+    "container-cmd": Key("container_cmd", string_list, "scalar"),
     "postprocess-script": Key("postprocess_script", string_value, "scalar"),
     "postprocess": Key("postprocess", string_list, "list"),
     "add-files": Key("add_files", add_files, "list"),
@@ -322,32 +94,48 @@ KEYS: dict[str, Key] = {
     "selinux": Key("selinux", bool_value, "scalar"),
     "etc-group-members": Key("etc_group_members", string_list, "list"),
     "check-passwd": Key("check_passwd", passwd_check, "scalar"),
-    "check-groups": Key("check_groups", passwd_check, "scalar"),
+    "check-groups": Key("check_groups", groups_check, "scalar"),
     "ignore-removed-users": Key("ignore_removed_users", string_list, "set"),
     "ignore-removed-groups": Key("ignore_removed_groups", string_list, "set"),
     "preserve-passwd": Key("preserve_passwd", bool_value, "scalar"),
+    "metadata": Key("metadata", any_map, "map"),
+    # fedostree's own keys
     "ignore-scripts": Key("ignore_scripts", string_list, "list"),
     "tests": Key("tests", tree_tests, "list"),
-    "metadata": Key("metadata", any_map, "map"),
 }
 
-# rpm-ostree's legacy underscore spellings (its LegacyTreeComposeConfigFields) and
-# bootstrap_packages, which is merged into packages.
-ALIASES = {
+# Read while loading, not stored as such: includes, variables, the packages family.
+STRUCTURAL = {"include", "arch-include", "conditional-include", "variables", "basearch"}
+# `bootstrap_packages` (the documented, historical spelling) and `bootstrap-packages`
+# (rpm-ostree's serde name) are merged into packages, as are `packages-$basearch`.
+BOOTSTRAP = {"bootstrap_packages", "bootstrap-packages"}
+ARCH_PACKAGES = "packages-"
+
+# rpm-ostree's LegacyTreeComposeConfigFields: the only underscore spellings it accepts
+# (ALIASES: the name this table had).
+# Giving both spellings in one file is an error, as there.
+LEGACY_ALIASES = {
     "gpg_key": "gpg-key",
     "boot_location": "boot-location",
     "default_target": "default-target",
     "automatic_version_prefix": "automatic-version-prefix",
 }
+ALIASES = LEGACY_ALIASES
 
-# Keys that only describe the tree for other tools: accepted, shown by --print-only.
-INFORMATIONAL = {"rojig", "gpg-key", "container-cmd", "repo-metadata", "advisories-metadata"}
+# Keys that only describe the tree for other tools: accepted, shown by --print-only;
+# each merges as a scalar (the first value wins).
+INFORMATIONAL: dict[str, Callable[[Any, str], Any]] = {
+    "rojig": rojig,
+    "gpg-key": string_value,  # fedostree signs with --gpg-sign
+    "repo-metadata": choice("inline", "detached", "disabled"),
+    "advisories-metadata": choice("inline", "detached", "disabled"),
+}
 
-# Keys rpm-ostree knows, accepted only at the value that leaves the tree as fedostree
+# Keys rpm-ostree knows, accepted only at a value that leaves the tree as fedostree
 # builds it; any other value would silently give a different tree, so it is refused.
 NEUTRAL_VALUES: dict[str, tuple[Any, ...]] = {
-    "rpmdb": ("target", "sqlite", "bdb", "ndb"),  # fedostree writes the target's sqlite rpmdb
-    "no-initramfs": (True, False),
+    "rpmdb": ("target", "sqlite", "bdb", "b-d-b", "ndb"),  # fedostree writes the target's
+    "no-initramfs": (True, False),  # fedostree does not generate the initramfs either way
     "ignore-devices": (True,),
     "ima": (False,),
     "cliwrap": (False,),
@@ -357,8 +145,9 @@ NEUTRAL_VALUES: dict[str, tuple[Any, ...]] = {
     "rpmdb-normalize": (False,),
     "opt-usrlocal": ("var",),
     "sysusers": ("compose-auto",),
-    "basearch": (),  # checked against the compose's architecture by the loader
 }
+# How rpm-ostree prints a value given with an alias.
+NEUTRAL_PRINTED = {("rpmdb", "b-d-b"): "bdb"}
 
 # Keys rpm-ostree knows that change the tree and that fedostree does not implement.
 REFUSED = {
@@ -379,13 +168,48 @@ REFUSED = {
     "unconfigured-state": "a client-side derivation key",
 }
 
-STRUCTURAL = {"include", "arch-include", "conditional-include", "bootstrap_packages"}
+# Keys rpm-ostree does not read in an inline `conditional-include` treefile (it is
+# deserialized as it stands, without includes, variables or externals): refused there
+# rather than silently ignored.
+INLINE_UNREAD = {
+    "include": "an inline treefile cannot include files",
+    "arch-include": "an inline treefile cannot include files",
+    "conditional-include": "an inline treefile cannot include files",
+    "variables": "rpm-ostree ignores variables in an inline treefile",
+    "bootstrap_packages": "rpm-ostree ignores it in an inline treefile; use packages",
+    "bootstrap-packages": "rpm-ostree ignores it in an inline treefile; use packages",
+    "postprocess-script": "an inline treefile cannot name files",
+    "add-files": "an inline treefile cannot name files",
+}
+
+
+def is_known(name: str) -> bool:
+    """A key rpm-ostree (or fedostree) knows, in its kebab-case spelling."""
+    return (
+        name in KEYS
+        or name in STRUCTURAL
+        or name in BOOTSTRAP
+        or name in INFORMATIONAL
+        or name in NEUTRAL_VALUES
+        or name in REFUSED
+        or name.startswith(ARCH_PACKAGES)
+    )
 
 
 # --- the input hash form ------------------------------------------------------------------
 
 # Attributes that do not change the tree or the commit, or are covered otherwise.
-_NOT_HASHED = {"path", "warnings", "repo_dirs", "variables", "metadata", "informational"}
+_NOT_HASHED = {
+    "path",
+    "basearch",
+    "warnings",
+    "repo_dirs",
+    "variables",
+    "metadata",
+    "informational",
+    "extra",
+    "postprocess_script_written",
+}
 
 
 def flatten_treefile(tf: Treefile) -> dict[str, Any]:

@@ -1,7 +1,15 @@
-"""Loading a treefile as rpm-ostree does (rust/src/treefile.rs): each file parsed on its
-own, `variables` folded in as files are read, `include`, then `arch-include`, then the
-matching `conditional-include` entries processed, each included file merged into the
-one that includes it, and `${var}` substituted at the end."""
+"""Loading a treefile as rpm-ostree does (rust/src/treefile.rs `treefile_parse_recurse`,
+`treefile_merge`, `substitute_vars`).
+
+Each file is parsed on its own (treefile_parse.py). Its `variables` join those already
+known, which keep their values: the includer's win over its includes', and an include
+read earlier wins over a later one (variables are shared by the whole load, so a file
+sees those of the siblings read before it). Then its includes are listed: `include`,
+then this architecture's `arch-include`, then each `conditional-include` whose
+conditions hold with the variables known at that point (an inline treefile is merged at
+once); each included file is read, recursively, and merged into the includer with
+rpm-ostree's rules (treefile_keys.py). A file included twice is an error. At the end
+`${var}` is substituted where rpm-ostree substitutes it."""
 
 from __future__ import annotations
 
@@ -10,55 +18,36 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from fedostree.errors import ConfigError
-from fedostree.model.conditions import evaluate_condition
-from fedostree.model.treefile import AddFile, PasswdCheck, Treefile, VarValue
-from fedostree.model.treefile_keys import (
-    ALIASES,
-    INFORMATIONAL,
-    KEYS,
-    NEUTRAL_VALUES,
-    REFUSED,
-    STRUCTURAL,
-    Key,
-    fail,
-    first_duplicate_test,
-    package_list,
-    string_list,
-)
+from fedostree.model.conditions import evaluate_conditions
+from fedostree.model.treefile import RepoPackages, Treefile, VarValue
+from fedostree.model.treefile_keys import KEYS
+from fedostree.model.treefile_parse import Fragment, IncludeRef, parse_fragment
+from fedostree.model.treefile_values import first_duplicate_test
+from fedostree.model.version import BadDateFormat, check_prefix
+from fedostree.model.yaml_core import DuplicateKeyError, load_yaml
 
 log = logging.getLogger(__name__)
-MAX_INCLUDE_DEPTH = 50
+MAX_INCLUDE_DEPTH = 50  # rpm-ostree's INCLUDE_MAXDEPTH
+BASEARCH = os.uname().machine
 # libostree's OSTREE_REF_REGEXP: slash-separated fragments of [-._\w\d].
 _OSTREE_REF = re.compile(r"(?:[-._\w]+/)*[-._\w]+")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # Keys whose string values rpm-ostree substitutes ${variables} in.
 _SUBSTITUTED = ("ref", "automatic_version_prefix", "mutate_os_release")
-_BASEARCH = os.uname().machine
-
-
-@dataclass
-class _Fragment:
-    """One file (or inline conditional treefile) as parsed, before and while merging."""
-
-    where: str
-    values: dict[str, Any] = field(default_factory=dict)  # Treefile attribute -> value
-    origins: dict[str, str] = field(default_factory=dict)  # attribute -> where it was set
-    informational: dict[str, Any] = field(default_factory=dict)
-    releasever: VarValue | None = None  # as written: a number stays a number for conditions
 
 
 @dataclass
 class _Load:
     basearch: str
     variables: dict[str, VarValue] = field(default_factory=dict)
-    seen: set[Path] = field(default_factory=set)
+    seen: dict[tuple[int, int], str] = field(default_factory=dict)  # (dev, ino) -> where
     repo_dirs: list[Path] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -67,21 +56,26 @@ class _Load:
         log.warning("%s", message)
 
 
-def load_treefile(path: Path, *, basearch: str = _BASEARCH) -> Treefile:
+def load_treefile(path: Path, *, basearch: str = BASEARCH) -> Treefile:
     """Load, validate and merge a treefile with its include chain; raise ConfigError."""
     path = Path(path).absolute()
     state = _Load(basearch)
-    top = _load_file(path, str(path), 0, state)
-    tf = _to_treefile(path, top, state)
-    if (i := first_duplicate_test(tf.tests)) is not None:
-        raise ConfigError(
-            f"{path}: tests: '{tf.tests[i].name}' is the name of two tests in the include chain"
-        )
-    return tf
+    top = _load_file(_Place(path, str(path)), state)
+    return _to_treefile(path, top, state)
+
+
+def load_treefile_data(raw: Mapping[str, Any], path: Path, *, basearch: str) -> Treefile:
+    """A treefile given as a mapping (compose/products.py builds them), as if it were
+    written in the file `path`: includes and files are relative to it."""
+    path = Path(path).absolute()
+    state = _Load(basearch)
+    top = _load_mapping(raw, _Place(path, str(path)), state)
+    return _to_treefile(path, top, state)
 
 
 def validate_for_compose(tf: Treefile) -> None:
-    """A treefile that `compose tree` can build needs a ref, repos and packages."""
+    """What `compose tree` needs beyond a treefile that loads (as rpm-ostree's
+    treefile_new_compose and sanitycheck_externals)."""
     for key, value in (("ref", tf.ref), ("repos", tf.repos)):
         if not value:
             raise ConfigError(f"{tf.path}: {key}: missing, required for compose")
@@ -89,297 +83,239 @@ def validate_for_compose(tf: Treefile) -> None:
         raise ConfigError(f"{tf.path}: packages: missing, required for compose")
     if not _OSTREE_REF.fullmatch(tf.ref) or ".." in tf.ref.split("/"):
         raise ConfigError(f"{tf.path}: ref: '{tf.ref}' is not a valid OSTree ref")
+    for name, why in (("releasever", "use the releasever key"), ("basearch", "it is set")):
+        if name in tf.repovars:
+            raise ConfigError(f"{tf.path}: repovars.{name}: not allowed ({why})")
+    if tf.machineid_compat is False and tf.units:
+        raise ConfigError(f"{tf.path}: units: incompatible with machineid-compat: false")
 
 
-# --- one file -----------------------------------------------------------------------------
+# --- files and their includes -----------------------------------------------------------------
 
 
-def _load_file(path: Path, where: str, depth: int, state: _Load) -> _Fragment:
-    real = path.resolve()
-    if real in state.seen:
-        raise ConfigError(f"{where}: {path.name} is included twice (an include loop?)")
-    state.seen.add(real)
-    if path.parent not in state.repo_dirs:
-        state.repo_dirs.append(path.parent)
-    raw = _parse_file(path, where)
-    return _load_fragment(raw, path, where, depth, state, inline=False)
+@dataclass(frozen=True)
+class _Place:
+    """Where a file stands in the load: its path, the include chain that leads to it
+    (for messages), its depth, and the files above it (to tell a loop)."""
+
+    path: Path
+    where: str
+    depth: int = 0
+    above: tuple[tuple[int, int], ...] = ()  # (st_dev, st_ino) of the including files
+
+    def include(self, ref: IncludeRef, devino: tuple[int, int] | None) -> _Place:
+        above = self.above if devino is None else (*self.above, devino)
+        child = self.path.parent / ref.name
+        return _Place(child, f"{self.where} -> {ref.key} -> {ref.name}", self.depth + 1, above)
 
 
-def _load_fragment(
-    raw: dict[str, Any], path: Path, where: str, depth: int, state: _Load, *, inline: bool
-) -> _Fragment:
-    frag = _parse_fields(raw, path, where, state, inline=inline)
-    includes = _include_list(raw.get("include"), f"{where}: include")
-    _fold_variables(frag, state, where)
-    includes += _arch_includes(raw.get("arch-include"), state.basearch, f"{where}: arch-include")
-    for i, entry in enumerate(_conditional_entries(raw, where)):
-        at = f"{where}: conditional-include[{i}]"
-        if not _conditions_hold(entry, state.variables, at):
+def _load_file(place: _Place, state: _Load) -> Fragment:
+    try:
+        st = place.path.stat()
+    except OSError:
+        raise ConfigError(f"{place.where}: no such file") from None
+    devino = (st.st_dev, st.st_ino)
+    if devino in place.above:
+        raise ConfigError(f"{place.where}: include loop")
+    if devino in state.seen:
+        raise ConfigError(
+            f"{place.where}: already included by {state.seen[devino]}; "
+            "a treefile may be included only once (as in rpm-ostree)"
+        )
+    state.seen[devino] = place.where
+    return _load_mapping(_parse_file(place.path, place.where), place, state, devino)
+
+
+def _load_mapping(
+    raw: Mapping[str, Any], place: _Place, state: _Load, devino: tuple[int, int] | None = None
+) -> Fragment:
+    base = place.path.parent
+    frag = parse_fragment(raw, base, place.where, state.basearch, inline=False)
+    for warning in frag.warnings:
+        state.warn(warning)
+    _refuse_finalize_d(base, place.where)
+    if base not in state.repo_dirs:
+        state.repo_dirs.append(base)
+    state.variables = {**frag.variables, **state.variables}  # known ones keep their value
+    includes = list(frag.includes)
+    for i, entry in enumerate(frag.conditionals):
+        at = f"{place.where}: conditional-include[{i}]"
+        if not evaluate_conditions(entry["if"], state.variables, f"{at}.if"):
             continue
-        target = entry["include"]
-        if isinstance(target, dict):
-            inline_frag = _load_fragment(target, path, f"{at}.include", depth, state, inline=True)
-            _merge(frag, inline_frag)
+        if isinstance(entry["include"], dict):
+            inline = parse_fragment(
+                entry["include"], base, f"{at}.include", state.basearch, inline=True
+            )
+            for warning in inline.warnings:
+                state.warn(warning)
+            merge(frag, inline)
         else:
-            includes += _include_list(target, f"{at}.include")
-    for name in includes:
-        if depth + 1 > MAX_INCLUDE_DEPTH:
-            raise ConfigError(f"{where}: include: deeper than {MAX_INCLUDE_DEPTH} levels")
-        child_path = path.parent / name
-        child_where = f"{where} -> include -> {name}"
-        if not child_path.is_file():
-            raise ConfigError(f"{where}: include: {name}: no such file")
-        _merge(frag, _load_file(child_path, child_where, depth + 1, state))
+            includes += _conditional_includes(entry["include"], i)
+    for ref in includes:
+        merge(frag, _load_include(ref, place, devino, state))
     return frag
+
+
+def _conditional_includes(target: str | list[Any], i: int) -> list[IncludeRef]:
+    key = f"conditional-include[{i}].include"
+    if isinstance(target, str):
+        return [IncludeRef(target, "conditional-include", key)]
+    return [IncludeRef(name, "conditional-include", f"{key}[{j}]") for j, name in enumerate(target)]
+
+
+def _load_include(
+    ref: IncludeRef, place: _Place, devino: tuple[int, int] | None, state: _Load
+) -> Fragment:
+    at = f"{place.where}: {ref.where}"
+    if place.depth + 1 > MAX_INCLUDE_DEPTH:
+        raise ConfigError(f"{at}: deeper than {MAX_INCLUDE_DEPTH} includes")
+    child = place.include(ref, devino)
+    if not child.path.is_file():
+        raise ConfigError(f"{at}: {ref.name}: no such file")
+    if child.path.suffix == ".ks":
+        raise ConfigError(f"{at}: {ref.name}: kickstart files are not supported")
+    return _load_file(child, state)
 
 
 def _parse_file(path: Path, where: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{where}: no such file")
+    if path.suffix == ".ks":
+        raise ConfigError(f"{where}: kickstart files are not supported")
     try:
         text = path.read_text()
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = _parse_json(text) if path.suffix == ".json" else load_yaml(text)
     except UnicodeDecodeError as e:
         raise ConfigError(f"{where}: not a text file: {e.reason} at byte {e.start}") from e
     except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(
-            f"{where}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: "
-            f"{str(e).splitlines()[0]}"
-        ) from e
+        kind = "JSON" if path.suffix == ".json" else "YAML"
+        raise ConfigError(f"{where}: not valid {kind}: {str(e).splitlines()[0]}") from e
     except OSError as e:
         raise ConfigError(f"{where}: cannot read: {e.strerror}") from e
-    if data is None:
-        return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping at the top level")
     return data
 
 
-def _include_list(value: Any, where: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return list(string_list(value, where))
+def _parse_json(text: str) -> Any:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [k for k, _ in items]
+        for i, k in enumerate(keys):
+            if k in keys[:i]:
+                raise DuplicateKeyError(f"duplicate key '{k}'")
+        return dict(items)
+
+    return json.loads(text, object_pairs_hook=pairs)
 
 
-def _arch_includes(value: Any, basearch: str, where: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, dict):
-        raise fail(
-            where, f"expected a mapping of architectures to includes, got {type(value).__name__}"
-        )
-    for arch, includes in value.items():
-        _include_list(includes, f"{where}.{arch}")
-    return _include_list(value.get(basearch), f"{where}.{basearch}")
-
-
-def _conditional_entries(raw: Mapping[str, Any], where: str) -> list[dict[str, Any]]:
-    value = raw.get("conditional-include")
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise fail(f"{where}: conditional-include", "expected a list of {if, include}")
-    for i, entry in enumerate(value):
-        at = f"{where}: conditional-include[{i}]"
-        if not isinstance(entry, dict) or set(entry) != {"if", "include"}:
-            raise fail(at, "expected a mapping with exactly 'if' and 'include'")
-    return value
-
-
-def _conditions_hold(
-    entry: Mapping[str, Any], variables: Mapping[str, VarValue], where: str
-) -> bool:
-    """All conditions must hold; every one is evaluated, so that a bad one is reported
-    even when an earlier one is false (as rpm-ostree does)."""
-    conditions = entry["if"] if isinstance(entry["if"], list) else [entry["if"]]
-    results = [
-        evaluate_condition(
-            c, variables, f"{where}.if" + (f"[{i}]" if isinstance(entry["if"], list) else "")
-        )
-        for i, c in enumerate(conditions)
-    ]
-    return all(results)
-
-
-def _fold_variables(frag: _Fragment, state: _Load, where: str) -> None:
-    """A file's variables join those already known; a variable already defined (by the
-    file that includes this one, or one read before) keeps its value."""
-    own = dict(frag.values.pop("variables", {}))
-    for reserved in ("releasever", "basearch"):
-        if reserved in own:
-            raise ConfigError(f"{where}: variables.{reserved}: a reserved variable")
-    own["basearch"] = state.basearch
-    if frag.releasever is not None:
-        own["releasever"] = frag.releasever
-    own.update(state.variables)
-    state.variables.clear()
-    state.variables.update(own)
-
-
-# --- the keys of one file -----------------------------------------------------------------
-
-
-def _parse_fields(
-    raw: Mapping[str, Any], path: Path, where: str, state: _Load, *, inline: bool
-) -> _Fragment:
-    frag = _Fragment(where)
-    packages: tuple[str, ...] = ()
-    for raw_key, value in raw.items():
-        key = str(raw_key)
-        name = ALIASES.get(key, key)
-        if name in STRUCTURAL and name != "bootstrap_packages":
-            continue
-        if value is None:  # `packages:` with every entry commented out: not set
-            continue
-        at = f"{where}: {key}"
-        if name == "bootstrap_packages" or name == "packages":
-            packages += package_list(value, at)
-        elif name.startswith("packages-"):
-            arch_packages = package_list(value, at)
-            packages += arch_packages if name[len("packages-") :] == state.basearch else ()
-        elif name in KEYS:
-            _set(frag, KEYS[name], KEYS[name].parse(value, at), at)
-            if name == "releasever":
-                frag.releasever = value
-        else:
-            _check_other_key(frag, name, key, value, at, state)
-    if packages or "packages" in raw or "bootstrap_packages" in raw:
-        _set(frag, KEYS["packages"], packages, f"{where}: packages")
-    _resolve_paths(frag, path.parent, where, inline=inline)
-    return frag
-
-
-def _set(frag: _Fragment, key: Key, value: Any, where: str) -> None:
-    frag.values[key.attr] = value
-    frag.origins[key.attr] = where
-
-
-def _check_other_key(
-    frag: _Fragment, name: str, key: str, value: Any, where: str, state: _Load
-) -> None:
-    if name in INFORMATIONAL:
-        frag.informational[name] = value
-    elif name == "basearch":
-        if value != state.basearch:
-            raise fail(
-                where, f"'{value}': cross-composes are not supported (this is {state.basearch})"
-            )
-    elif name in NEUTRAL_VALUES:
-        if value not in NEUTRAL_VALUES[name]:
-            raise fail(
-                where, f"{json.dumps(value)}: not supported by fedostree (it would change the tree)"
-            )
-        frag.informational[name] = value
-    elif name in REFUSED:
-        raise fail(where, f"not supported: {REFUSED[name]}, and it would change the tree")
-    else:
-        state.warn(f"{where}: unknown key ignored")
-
-
-def _resolve_paths(frag: _Fragment, base: Path, where: str, *, inline: bool) -> None:
-    """Paths in a treefile are relative to the file that names them; an inline
-    conditional treefile may not name files."""
-    values = frag.values
-    external = [k for k in ("postprocess_script", "add_files") if values.get(k)]
-    external += [
-        k for k in ("check_passwd", "check_groups") if getattr(values.get(k), "kind", "") == "file"
-    ]
-    if inline and external:
-        raise ConfigError(
-            f"{where}: {external[0].replace('_', '-')}: an inline treefile cannot name files"
-        )
-    if "postprocess_script" in values:
-        script = base / values["postprocess_script"]
-        if not script.is_file():
-            raise ConfigError(
-                f"{where}: postprocess-script: {values['postprocess_script']}: no such file"
-            )
-        values["postprocess_script"] = script
-    adds = []
-    for i, (src, dest) in enumerate(values.get("add_files", ())):
-        if not (base / src).is_file():
-            raise ConfigError(f"{where}: add-files[{i}]: {src}: no such file")
-        adds.append(AddFile(base / src, dest))
-    if "add_files" in values:
-        values["add_files"] = tuple(adds)
-    for attr in ("check_passwd", "check_groups"):
-        check: PasswdCheck | None = values.get(attr)
-        if check is not None and check.filename is not None:
-            target = base / check.filename
-            if not target.is_file():
-                key = attr.replace("_", "-")
-                raise ConfigError(f"{where}: {key}.filename: {check.filename}: no such file")
-            values[attr] = replace(check, filename=target)
+def _refuse_finalize_d(directory: Path, where: str) -> None:
+    """rpm-ostree runs the executables in `finalize.d/` beside any treefile of the chain
+    on the composed tree; fedostree does not, so it refuses rather than ignores them."""
+    finalize = directory / "finalize.d"
+    if finalize.is_dir() and any(p.is_file() and os.access(p, os.X_OK) for p in finalize.iterdir()):
+        raise ConfigError(f"{where}: {finalize}: finalize.d scripts are not supported")
 
 
 # --- merging (rpm-ostree's treefile_merge) ---------------------------------------------------
 
 
-def _merge(dest: _Fragment, src: _Fragment) -> None:
-    """Merge an included file (src) into the file that includes it (dest): a scalar set
-    in dest wins (and among includes, the first one read); lists put src's entries first,
-    so a later include's entries come before an earlier one's; sets are sorted unions; in
-    maps dest's entries win."""
+def merge(dest: Fragment, src: Fragment) -> None:
+    """Merge an included file (src) into the file that includes it (dest)."""
     for key in KEYS.values():
-        if key.attr not in src.values:
-            continue
-        new = src.values[key.attr]
-        if key.attr not in dest.values:
-            dest.values[key.attr], dest.origins[key.attr] = new, src.origins[key.attr]
-            continue
-        old = dest.values[key.attr]
-        if key.merge == "list":
-            dest.values[key.attr] = tuple(new) + tuple(old)
-        elif key.merge == "set":
-            dest.values[key.attr] = tuple(sorted(set(new) | set(old)))
-        elif key.merge == "map":
-            dest.values[key.attr] = {**new, **old}
+        for attr in (key.attr, *_COMPANIONS.get(key.attr, ())):
+            _merge_value(dest, src, attr, key.merge)
     for name, value in src.informational.items():
         dest.informational.setdefault(name, value)
+    if "repo_packages" in dest.values:
+        dest.values["repo_packages"] = _override_repo_packages(dest.values["repo_packages"])
 
 
-def _override_repo_packages(entries: tuple[Any, ...]) -> tuple[Any, ...]:
-    """A package named by several repo-packages entries comes from the last one."""
+# Attributes that travel with a key's value.
+_COMPANIONS = {"postprocess_script": ("postprocess_script_written",)}
+
+
+def _merge_value(dest: Fragment, src: Fragment, attr: str, rule: str) -> None:
+    if attr not in src.values:
+        return
+    new = src.values[attr]
+    if attr not in dest.values:
+        dest.set(attr, new, src.origins.get(attr, src.where))
+        return
+    old = dest.values[attr]
+    if rule == "list":
+        dest.values[attr] = tuple(new) + tuple(old)
+    elif rule == "set":
+        dest.values[attr] = tuple(sorted(set(new) | set(old)))
+    elif rule == "map":
+        dest.values[attr] = {**new, **old}
+
+
+def _override_repo_packages(entries: tuple[RepoPackages, ...]) -> tuple[RepoPackages, ...]:
+    """rpm-ostree's handle_repo_packages_overrides: a package named by several
+    repo-packages entries comes from the last one; emptied entries are dropped."""
     seen: set[str] = set()
     kept = []
     for entry in reversed(entries):
         packages = tuple(p for p in entry.packages if p not in seen)
         seen.update(packages)
         if packages:
-            kept.append(replace(entry, packages=packages))
+            kept.append(RepoPackages(entry.repo, packages))
     return tuple(reversed(kept))
 
 
 # --- the result -----------------------------------------------------------------------------
 
 
-def _to_treefile(path: Path, top: _Fragment, state: _Load) -> Treefile:
+def _to_treefile(path: Path, top: Fragment, state: _Load) -> Treefile:
     values = dict(top.values)
-    if "packages" in values:
-        values["packages"] = tuple(sorted(set(values["packages"])))
-    if "repo_packages" in values:
-        values["repo_packages"] = _override_repo_packages(values["repo_packages"])
-    for attr in ("ignore_removed_users", "ignore_removed_groups"):
-        if attr in values:
-            values[attr] = tuple(sorted(set(values[attr])))
-    _substitute(values, top, state.variables)
+    informational = dict(top.informational)
+    _substitute(values, informational, top, state.variables)
+    if (prefix := values.get("automatic_version_prefix")) is not None:
+        try:
+            check_prefix(prefix)
+        except BadDateFormat as e:
+            raise ConfigError(f"{top.origins['automatic_version_prefix']}: {e}") from None
+    _check_add_files(path, values.get("add_files", ()))
     known = {f.name for f in fields(Treefile)}
     assert set(values) <= known, set(values) - known
-    return Treefile(
+    tf = Treefile(
         path=path,
+        basearch=state.basearch,
         variables=dict(state.variables),
-        informational=top.informational,
+        informational=informational,
+        extra=top.extra,
         repo_dirs=tuple(state.repo_dirs),
         warnings=tuple(state.warnings),
         **values,
     )
+    if (i := first_duplicate_test(tf.tests)) is not None:
+        raise ConfigError(
+            f"{path}: tests: '{tf.tests[i].name}' is the name of two tests in the include chain"
+        )
+    return tf
 
 
-def _substitute(values: dict[str, Any], top: _Fragment, variables: Mapping[str, VarValue]) -> None:
-    """${var} in ref, automatic-version-prefix, mutate-os-release, and the string values of
-    add-commit-metadata and metadata; a variable with no value is an error."""
+def _check_add_files(path: Path, add_files: tuple[Any, ...]) -> None:
+    """rpm-ostree keeps one file per add-files source name across the include chain:
+    two different files given the same name would silently become one."""
+    by_name: dict[str, Path] = {}
+    for entry in add_files:
+        other = by_name.setdefault(entry.written, entry.source)
+        if other.resolve() != entry.source.resolve():
+            raise ConfigError(
+                f"{path}: add-files: '{entry.written}' names two files ({other} and "
+                f"{entry.source}); rpm-ostree would copy one of them for both: rename one"
+            )
+
+
+def _substitute(
+    values: dict[str, Any],
+    informational: dict[str, Any],
+    top: Fragment,
+    variables: Mapping[str, VarValue],
+) -> None:
+    """${var} in ref, automatic-version-prefix, mutate-os-release, the string values of
+    add-commit-metadata and metadata, and rojig's texts (rpm-ostree's substitute_vars)."""
     text = {k: _text(v) for k, v in variables.items()}
     for attr in _SUBSTITUTED:
         if isinstance(values.get(attr), str):
@@ -391,16 +327,20 @@ def _substitute(values: dict[str, Any], top: _Fragment, variables: Mapping[str, 
                 k: substitute(v, text, f"{where}.{k}") if isinstance(v, str) else v
                 for k, v in values[attr].items()
             }
-    for name in ("rojig",):
-        value = top.informational.get(name)
-        if isinstance(value, dict):
-            top.informational[name] = {
-                k: substitute(v, text, f"{name}.{k}") if isinstance(v, str) else v
-                for k, v in value.items()
-            }
+    if isinstance(rojig := informational.get("rojig"), dict):
+        informational["rojig"] = {
+            k: substitute(v, text, f"{top.where}: rojig.{k}") if isinstance(v, str) else v
+            for k, v in rojig.items()
+        }
 
 
 def substitute(template: str, variables: Mapping[str, str], where: str) -> str:
+    """envsubst as rpm-ostree uses it: `${name}` replaced; a name with no value is an
+    error here (rpm-ostree would leave `${name}` in the value)."""
+    start, end = template.find("${"), template.find("}")
+    if start < 0 or end < 0 or end < start:  # envsubst's is_templated
+        return template
+
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in variables:
