@@ -112,6 +112,9 @@ def tool_environment(home: Path) -> dict[str, str]:
         "LC_ALL": "C",
         "TZ": "UTC",
         "SOURCE_DATE_EPOCH": str(SOURCE_DATE_EPOCH),
+        # rpmbuild writes subpackages on OpenMP threads; busy-waiting ones would take
+        # the CPU the others need (it doubles rpmbuild's time on a loaded machine).
+        "OMP_WAIT_POLICY": "PASSIVE",
     }
 
 
