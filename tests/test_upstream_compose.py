@@ -272,6 +272,14 @@ def test_fcos_tree_layout(fcos: Composed) -> None:
     assert (moddir / "vmlinuz").is_file() and (moddir / "initramfs.img").is_file()
     assert list((tree / "boot").iterdir()) == []  # boot-location: modules
     assert not list((tree / "usr/lib/ostree-boot").glob("vmlinuz*"))
+    assert (tree / "usr/lib/ostree-boot/efi/EFI/fedora/shimx64.efi").is_file()  # /boot's content
+
+
+def test_fcos_commit_is_labeled_with_the_trees_policy(fcos: Composed) -> None:
+    """selinux (default true): labels from the tree's file_contexts, /usr/etc as /etc."""
+    for path, label in (("/usr/etc/passwd", "passwd_file_t"), ("/usr/bin/bash", "bin_t")):
+        listing = ostree(fcos.repo, "ls", "-X", FCOS_REF, path)
+        assert f"system_u:object_r:{label}:s0" in listing, listing
 
 
 def test_fcos_removes_files_and_broken_links(fcos: Composed) -> None:

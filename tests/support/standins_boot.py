@@ -38,13 +38,9 @@ def kernel_core(ctx: Context) -> Content:
 
 
 def kernel_modules_core(ctx: Context) -> Content:
+    """Modules; modules.dep is depmod's to write (Fedora ships it as %ghost)."""
     moddir = f"/usr/lib/modules/{ctx.kver}"
-    return Content(
-        files=(
-            text_file(f"{moddir}/modules.dep", "kernel/drivers/standin.ko:\n"),
-            text_file(f"{moddir}/kernel/drivers/standin.ko", "stand-in module\n"),
-        )
-    )
+    return Content(files=(text_file(f"{moddir}/kernel/drivers/standin.ko", "stand-in module\n"),))
 
 
 def kernel_modules(ctx: Context) -> Content:
@@ -134,19 +130,54 @@ def selinux_policy(ctx: Context) -> Content:
     )
 
 
+# A few of the targeted policy's file contexts, and its path substitutions.
+FILE_CONTEXTS = """\
+/.*\tsystem_u:object_r:default_t:s0
+/usr(/.*)?\tsystem_u:object_r:usr_t:s0
+/usr/bin(/.*)?\tsystem_u:object_r:bin_t:s0
+/usr/sbin(/.*)?\tsystem_u:object_r:bin_t:s0
+/usr/libexec(/.*)?\tsystem_u:object_r:bin_t:s0
+/usr/lib(/.*)?\tsystem_u:object_r:lib_t:s0
+/usr/lib/systemd/system(/.*)?\tsystem_u:object_r:systemd_unit_file_t:s0
+/usr/lib/modules(/.*)?\tsystem_u:object_r:modules_object_t:s0
+/etc(/.*)?\tsystem_u:object_r:etc_t:s0
+/etc/passwd\tsystem_u:object_r:passwd_file_t:s0
+/etc/group\tsystem_u:object_r:passwd_file_t:s0
+/etc/shadow.*\tsystem_u:object_r:shadow_t:s0
+/boot(/.*)?\tsystem_u:object_r:boot_t:s0
+/var(/.*)?\tsystem_u:object_r:var_t:s0
+/tmp(/.*)?\tsystem_u:object_r:tmp_t:s0
+"""
+SUBS_DIST = """\
+/run /var/run
+/lib64 /usr/lib
+/lib /usr/lib
+/usr/lib64 /usr/lib
+/etc/systemd/system /usr/lib/systemd/system
+/var/roothome /root
+/var/home /home
+"""
+
+
 def selinux_policy_targeted(ctx: Context) -> Content:
+    """The policy store, a stand-in binary policy (libostree only checksums it) and file
+    contexts that libselinux can label the tree with."""
     store = "/etc/selinux/targeted"
+    dirs = (
+        store,
+        f"{store}/active",
+        f"{store}/active/modules",
+        f"{store}/contexts",
+        f"{store}/policy",
+    )
     return Content(
         requires=(f"selinux-policy = {ctx.evra.evr}",),
         requires_pre=("policycoreutils",),
         files=(
-            *(
-                directory(d)
-                for d in (store, f"{store}/active", f"{store}/active/modules", f"{store}/contexts")
-            ),
-            text_file(
-                f"{store}/contexts/files/file_contexts", "/.* system_u:object_r:default_t:s0\n"
-            ),
+            *(directory(d) for d in dirs),
+            text_file(f"{store}/policy/policy.33", "stand-in binary policy\n"),
+            text_file(f"{store}/contexts/files/file_contexts", FILE_CONTEXTS),
+            text_file(f"{store}/contexts/files/file_contexts.subs_dist", SUBS_DIST),
         ),
     )
 

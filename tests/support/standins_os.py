@@ -58,7 +58,7 @@ APPLETS = {
     "hostname": ("/usr/bin", "hostname"),
     "procps-ng": ("/usr/bin", "ps free pidof top uptime watch"),
     "psmisc": ("/usr/bin", "killall"),
-    "kmod": ("/usr/sbin", "lsmod modprobe insmod rmmod depmod modinfo"),
+    "kmod": ("/usr/sbin", "lsmod modprobe insmod rmmod modinfo"),
     "util-linux-core": ("/usr/bin", "mount umount"),
     "util-linux": ("/usr/sbin", "losetup blockdev nologin"),
 }
@@ -369,6 +369,10 @@ def applets(ctx: Context) -> Content:
     return Content(requires=("coreutils-common",), files=applet_links(ctx.name))
 
 
+def kmod(ctx: Context) -> Content:
+    return applets(ctx) + Content(files=(script("/usr/sbin/depmod", scripts.DEPMOD),))
+
+
 def gawk(ctx: Context) -> Content:
     return applets(ctx) + Content(
         files=(script("/usr/bin/gawk", '#!/usr/bin/sh\nexec awk "$@"\n'),)
@@ -495,6 +499,7 @@ USERLAND: dict[str, Special] = {
     "coreutils": coreutils,
     **{name: applets for name in APPLETS if name != "coreutils"},
     "gawk": gawk,
+    "kmod": kmod,
     "shadow-utils": shadow_utils,
     "alternatives": alternatives,
     "systemd": systemd,

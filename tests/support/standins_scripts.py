@@ -394,6 +394,18 @@ kver=${2:-${kver:?dracut (stand-in): no kernel version}}
 echo "fedostree stand-in initramfs for $kver" >"$output"
 """
 
+DEPMOD = r"""#!/usr/bin/sh
+# depmod (fedostree stand-in): -a [KVER] writes modules.dep for /usr/lib/modules/KVER
+# (modules without dependencies), to a new file renamed into place, as kmod's does.
+set -eu
+[ "${1:-}" = -a ] && shift
+kver=${1:-$(uname -r)}
+dir=/usr/lib/modules/$kver
+[ -d "$dir" ] || { echo "depmod: ERROR: could not open directory $dir: No such file or directory" >&2; exit 1; }
+(cd "$dir" && find . -name '*.ko*' | sed 's|^\./||; s|$|:|' | sort) >"$dir/.modules.dep.tmp"
+mv "$dir/.modules.dep.tmp" "$dir/modules.dep"
+"""
+
 MACHINE_ID_SETUP = r"""#!/usr/bin/sh
 # systemd-machine-id-setup (fedostree stand-in): a random machine id, unless one is set.
 set -eu
