@@ -5,9 +5,8 @@ composed from them with today's `compose tree` runs the manifests' postprocess s
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import yaml
 from fedostree.core import depsolve
 from fedostree.core.repomd import RepoConfig, RepoMetadata
 from fedostree.core.sandbox import bwrap_available
+from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile
 from tests.support.cli import compose, ostree, rpmdb_names
 from tests.support.rpms import write_treefile
@@ -28,6 +28,12 @@ from tests.support.standins import (
     fcos_lock_evras,
     fcos_manifest_names,
     silverblue_manifest_names,
+)
+from tests.support.standins_expect import (
+    check_fcos_links,
+    check_fcos_postprocess,
+    check_fcos_units,
+    check_silverblue_postprocess,
 )
 from tests.support.standins_fcos import fcos_standins
 from tests.support.standins_silverblue import silverblue_standins
@@ -155,18 +161,33 @@ def fcos_scripts_tree(fcos_repo: Path, tmp_path_factory: pytest.TempPathFactory)
     manifest's postprocess scripts after a prelude that stands in for rpm-ostree's layout."""
     tf = load_treefile(FCOS_MANIFEST, basearch="x86_64")
     work = tmp_path_factory.mktemp("fcos-scripts")
+    postprocess = [FCOS_PRELUDE, *tf.postprocess, FCOS_EPILOGUE]
+    extra = {"remove-files": list(tf.remove_files)}
+    return compose_today(work, fcos_repo, "standins/fcos", tf, postprocess, extra)
+
+
+def compose_today(
+    work: Path,
+    repo: Path,
+    ref: str,
+    tf: Treefile,
+    postprocess: list[str],
+    extra: Mapping[str, object] | None = None,
+) -> Path:
+    """A treefile of the manifest's packages and exclusions with the given scripts,
+    composed with today's `compose tree`; its tree checked out."""
     treefile = {
-        "ref": "standins/fcos",
+        "ref": ref,
         "repos": ["standins"],
         "packages": list(tf.packages),
         "exclude-packages": list(tf.exclude_packages),
-        "remove-files": list(tf.remove_files),
-        "postprocess": [FCOS_PRELUDE, *tf.postprocess, FCOS_EPILOGUE],
+        "postprocess": postprocess,
+        **(extra or {}),
     }
-    path = write_treefile(work / "config", fcos_repo.as_uri(), yaml.safe_dump(treefile), "standins")
+    path = write_treefile(work / "config", repo.as_uri(), yaml.safe_dump(treefile), "standins")
     result = compose(path, work)
     assert result.exit_code == 0, result.stderr
-    return checkout(work / "repo", "standins/fcos", work / "tree")
+    return checkout(work / "repo", ref, work / "tree")
 
 
 def checkout(repo: Path, ref: str, dest: Path) -> Path:
@@ -176,60 +197,17 @@ def checkout(repo: Path, ref: str, dest: Path) -> Path:
 
 @needs_bwrap
 def test_fcos_postprocess_scripts_run_on_the_standins(fcos_scripts_tree: Path) -> None:
-    tree = fcos_scripts_tree
-    etc = tree / "usr/etc"
-    assert (etc / "zincati/config.d/95-disable-on-dev.toml").read_text() == (
-        "# https://github.com/coreos/fedora-coreos-tracker/issues/212\nupdates.enabled = false\n"
-    )
-    conf = (etc / "rpm-ostreed.conf").read_text()
-    assert conf.startswith("# By default, this system has its OS updates managed by\n")
-    assert conf.endswith(
-        "[Daemon]\n#AutomaticUpdatePolicy=none\n#IdleExitTimeout=60\n#LockLayering=false\n"
-    )
-    assert (etc / "selinux/targeted/active/booleans.local").read_text() == (
-        "container_use_cephfs=1\nvirt_use_samba=1\n"
-    )
-    dropin = tree / "usr/lib/systemd/system/ssh-host-keys-migration.service.d"
-    assert (
-        "ConditionPathExists=\n"
-        in (dropin / "coreos-force-migration-on-every-boot.conf").read_text()
-    )
-    metadata = json.loads((tree / "usr/lib/bootupd/updates/EFI.json").read_text())
-    assert metadata["files"] == [
-        "EFI/BOOT/BOOTX64.EFI",
-        "EFI/fedora/grubx64.efi",
-        "EFI/fedora/shimx64.efi",
-    ]
+    check_fcos_postprocess(fcos_scripts_tree)
 
 
 @needs_bwrap
 def test_fcos_systemctl_standin_masks_and_presets(fcos_scripts_tree: Path) -> None:
-    system = fcos_scripts_tree / "usr/etc/systemd/system"
-    assert os.readlink(system / "dnsmasq.service") == "/dev/null"
-    # rpm-ostree puts each include's scripts before those of the includes listed before
-    # it: ignition-and-ostree.yaml's `rm -rf /etc/systemd/system/*` runs before
-    # system-configuration.yaml's mask of systemd-repart, which stays.
-    assert os.readlink(system / "systemd-repart.service") == "/dev/null"
-    wants = system / "multi-user.target.wants"
-    assert os.readlink(wants / "sshd.service") == "/usr/lib/systemd/system/sshd.service"
-    assert (wants / "zincati.service").is_symlink() and not (wants / "docker.service").exists()
-    assert (
-        os.readlink(system / "getty.target.wants/getty@tty1.service")
-        == "/usr/lib/systemd/system/getty@.service"
-    )
-    user = fcos_scripts_tree / "usr/etc/systemd/user"
-    assert (user / "basic.target.wants/systemd-tmpfiles-setup.service").is_symlink()
-    assert not (user / "timers.target.wants/grub-boot-success.timer").is_symlink()
+    check_fcos_units(fcos_scripts_tree)
 
 
 @needs_bwrap
 def test_fcos_broken_symlinks_are_removed_with_bash_arrays(fcos_scripts_tree: Path) -> None:
-    alternatives = fcos_scripts_tree / "usr/etc/alternatives"
-    assert os.readlink(alternatives / "iptables") == "/usr/sbin/iptables-nft"
-    assert os.readlink(alternatives / "ip6tables-save") == "/usr/sbin/ip6tables-nft-save"
-    assert not (alternatives / "iptables-man").is_symlink()  # its man page was removed
-    build_ids = {os.readlink(p) for p in (fcos_scripts_tree / "usr/lib/.build-id").glob("*/*")}
-    assert build_ids == {"../../../../usr/bin/systemctl"}
+    check_fcos_links(fcos_scripts_tree)
 
 
 @needs_bwrap
@@ -261,41 +239,11 @@ def test_silverblue_names_resolve_with_recommends_but_not_the_excluded(
 def silverblue_tree(silverblue_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     tf = load_treefile(SILVERBLUE_MANIFEST, basearch="x86_64")
     work = tmp_path_factory.mktemp("silverblue-scripts")
-    treefile = {
-        "ref": "standins/silverblue",
-        "repos": ["standins"],
-        "packages": list(tf.packages),
-        "exclude-packages": list(tf.exclude_packages),
-        "postprocess": list(tf.postprocess),
-    }
-    path = write_treefile(
-        work / "config", silverblue_repo.as_uri(), yaml.safe_dump(treefile), "standins"
-    )
-    result = compose(path, work)
-    assert result.exit_code == 0, result.stderr
-    return checkout(work / "repo", "standins/silverblue", work / "tree")
+    return compose_today(work, silverblue_repo, "standins/silverblue", tf, list(tf.postprocess))
 
 
 @needs_bwrap
 def test_silverblue_postprocess_scripts_run_on_the_standins(silverblue_tree: Path) -> None:
-    lib = silverblue_tree / "usr/lib"
-    assert (
-        lib / "systemd/journald.conf.d/10-persistent.conf"
-    ).read_text() == "[Journal]\nStorage=persistent\n"
-    assert os.readlink(silverblue_tree / "usr/sbin/glibc_post_upgrade.x86_64") == "../bin/true"
-    # Upstream's heredoc ends at 'EOF' in quotes, which bash does not take for EOF: the
-    # unit file gets the rest of the script, which never runs.
-    unit = (lib / "systemd/system/fedora-silverblue-readonly-sysroot.service").read_text()
-    assert unit.startswith("[Unit]\nDescription=Fedora Silverblue Read-Only Sysroot Migration\n")
-    assert unit.endswith("systemctl enable fedora-silverblue-readonly-sysroot.service\n")
-    assert not (silverblue_tree / "usr/libexec/fedora-silverblue-readonly-sysroot").exists()
-    user = silverblue_tree / "usr/etc/systemd/user"
-    assert (
-        os.readlink(user / "sockets.target.wants/pipewire.socket")
-        == "/usr/lib/systemd/user/pipewire.socket"
-    )
-    assert os.readlink(silverblue_tree / "usr/etc/systemd/system/display-manager.service") == (
-        "/usr/lib/systemd/system/gdm.service"
-    )
+    check_silverblue_postprocess(silverblue_tree)
     passwd = (silverblue_tree / "usr/etc/passwd").read_text()
     assert "gdm:x:42:42:" in passwd and "polkitd:x:999:998:" in passwd
