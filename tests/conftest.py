@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.rpms", "tests.support.client"]
+pytest_plugins = ["tests.support.rpms", "tests.support.client", "tests.support.standins"]
 
 
 @pytest.fixture(scope="session")

@@ -42,6 +42,7 @@ class PlannedFile:
     user: str = "root"
     group: str = "root"
     config: bool = False
+    doc: bool = False  # %doc
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class PlannedPackage:
     provides: tuple[str, ...]
     files: tuple[PlannedFile, ...]
     scriptlets: tuple[Scriptlet, ...]
+    epoch: int = 0
+    recommends: tuple[str, ...] = ()
 
     @property
     def arch(self) -> str:

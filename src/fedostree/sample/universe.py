@@ -112,6 +112,9 @@ def tool_environment(home: Path) -> dict[str, str]:
         "LC_ALL": "C",
         "TZ": "UTC",
         "SOURCE_DATE_EPOCH": str(SOURCE_DATE_EPOCH),
+        # rpmbuild writes subpackages on OpenMP threads; busy-waiting ones would take
+        # the CPU the others need (it doubles rpmbuild's time on a loaded machine).
+        "OMP_WAIT_POLICY": "PASSIVE",
     }
 
 
@@ -233,6 +236,8 @@ def render_package(package: PlannedPackage) -> Iterator[str]:
 
 def render_preamble(package: PlannedPackage) -> Iterator[str]:
     yield f"%package -n {package.name}"
+    if package.epoch:
+        yield f"Epoch: {package.epoch}"
     yield f"Version: {package.version}"
     yield f"Release: {package.release}"
     yield f"Summary: {spec_text(package.summary)}"
@@ -243,6 +248,7 @@ def render_preamble(package: PlannedPackage) -> Iterator[str]:
     yield from (f"Requires: {dep}" for dep in package.requires)
     yield from (f"Requires(pre): {dep}" for dep in package.requires_pre)
     yield from (f"Provides: {dep}" for dep in package.provides)
+    yield from (f"Recommends: {dep}" for dep in package.recommends)
     yield ""
     yield f"%description -n {package.name}"
     yield spec_text(package.summary) + "."
@@ -262,7 +268,8 @@ def render_file(entry: PlannedFile) -> str:
     mode = "-" if entry.kind == "symlink" else f"{entry.mode:04o}"
     prefix = "%dir " if entry.kind == "dir" else ""
     config = "%config(noreplace) " if entry.config else ""
-    return f"{prefix}{config}%attr({mode},{entry.user},{entry.group}) {entry.path}"
+    doc = "%doc " if entry.doc else ""
+    return f"{prefix}{config}{doc}%attr({mode},{entry.user},{entry.group}) {entry.path}"
 
 
 # --- rpmbuild and createrepo_c ------------------------------------------------------------
@@ -299,9 +306,10 @@ def move_rpms(rpms: Iterable[Path], directory: Path) -> None:
         os.utime(directory / rpm.name, (SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH))
 
 
-def run_createrepo(repo: Path, comps: Path) -> None:
+def run_createrepo(repo: Path, comps: Path | None) -> None:
+    groupfile = ["--groupfile", str(comps)] if comps is not None else []
     argv = [
-        "createrepo_c", "--quiet", "--no-database", "--groupfile", str(comps),
+        "createrepo_c", "--quiet", "--no-database", *groupfile,
         "--revision", str(SOURCE_DATE_EPOCH), "--set-timestamp-to-revision",
         "--workers", str(os.cpu_count() or 1), str(repo),
     ]  # fmt: skip
