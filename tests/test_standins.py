@@ -6,20 +6,17 @@ composed from them with today's `compose tree` runs the manifests' postprocess s
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 import solv
-import yaml
 
 from fedostree.core import depsolve
-from fedostree.core.repomd import RepoConfig, RepoMetadata
+from fedostree.core.repofile import RepoConfig
+from fedostree.core.repomd import RepoMetadata
+from fedostree.core.resolve import Request, resolve
 from fedostree.core.sandbox import bwrap_available
-from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile
-from tests.support.cli import compose, ostree, rpmdb_names
-from tests.support.rpms import write_treefile
 from tests.support.standins import (
     FCOS_CONFIG,
     WORKSTATION_CONFIG,
@@ -28,12 +25,6 @@ from tests.support.standins import (
     fcos_lock_evras,
     fcos_manifest_names,
     silverblue_manifest_names,
-)
-from tests.support.standins_expect import (
-    check_fcos_links,
-    check_fcos_postprocess,
-    check_fcos_units,
-    check_silverblue_postprocess,
 )
 from tests.support.standins_fcos import fcos_standins
 from tests.support.standins_silverblue import silverblue_standins
@@ -85,7 +76,7 @@ def test_fcos_names_resolve_to_exactly_the_lockfile_without_recommends(fcos_repo
     lock = fcos_lock_evras()
     pool = load(fcos_repo)
     assert solve(pool, fcos_manifest_names(), recommends=False) == set(lock)
-    resolved = depsolve.resolve(pool, fcos_manifest_names())
+    resolved = resolve(pool, Request(packages=tuple(fcos_manifest_names())))
     versions = {p.name: p.evra for p in resolved}
     assert {name: versions[name] for name in lock} == {n: str(e) for n, e in lock.items()}
 
@@ -96,7 +87,10 @@ def test_fcos_excluded_packages_come_only_as_recommends(fcos_repo: Path) -> None
     assert FCOS_EXCLUDED_RECOMMENDS | {"gvisor-tap-vsock"} <= with_recommends
     tf = load_treefile(FCOS_MANIFEST, basearch="x86_64")
     resolved = {
-        p.name for p in depsolve.resolve(load(fcos_repo), tf.packages, exclude=tf.exclude_packages)
+        p.name
+        for p in resolve(
+            load(fcos_repo), Request(packages=tf.packages, exclude=tf.exclude_packages)
+        )
     }
     assert not resolved & set(tf.exclude_packages)
     assert resolved - set(fcos_lock_evras()) == {"gvisor-tap-vsock"}  # a Recommends
@@ -141,83 +135,6 @@ def test_a_repository_with_one_package_bumped_builds_only_that_package(
     assert standin_repos.repo(fcos_standins(fcos_manifest_names(), lock)) == fcos_repo
 
 
-# What rpm-ostree has done by the time the manifest's postprocess scripts run, and today's
-# compose does not: /etc shown as /usr/etc too, mutate-os-release, remove-from-packages.
-FCOS_PRELUDE = """#!/usr/bin/bash
-set -euo pipefail
-ln -s ../etc /usr/etc
-sed -i '$a OSTREE_VERSION=\\x2740.20261202.dev.0\\x27' /usr/lib/os-release
-rm /usr/bin/systemd-firstboot /usr/lib/systemd/system-generators/systemd-gpt-auto-generator
-rm /etc/grub.d/08_fallback_counting /etc/grub.d/10_reset_boot_success /etc/grub.d/12_menu_auto_hide
-rm -r /usr/lib/systemd/user/grub-boot-success.* /usr/lib/systemd/system/grub-boot-indeterminate.service \
-  /usr/lib/systemd/system/system-update.target.wants/grub-boot-indeterminate.service
-"""
-FCOS_EPILOGUE = "#!/usr/bin/sh\nrm /usr/etc\n"
-
-
-@pytest.fixture(scope="module")
-def fcos_scripts_tree(fcos_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tree composed from the FCOS stand-ins with today's `compose tree`, running the
-    manifest's postprocess scripts after a prelude that stands in for rpm-ostree's layout."""
-    tf = load_treefile(FCOS_MANIFEST, basearch="x86_64")
-    work = tmp_path_factory.mktemp("fcos-scripts")
-    postprocess = [FCOS_PRELUDE, *tf.postprocess, FCOS_EPILOGUE]
-    extra = {"remove-files": list(tf.remove_files)}
-    return compose_today(work, fcos_repo, "standins/fcos", tf, postprocess, extra)
-
-
-def compose_today(
-    work: Path,
-    repo: Path,
-    ref: str,
-    tf: Treefile,
-    postprocess: list[str],
-    extra: Mapping[str, object] | None = None,
-) -> Path:
-    """A treefile of the manifest's packages and exclusions with the given scripts,
-    composed with today's `compose tree`; its tree checked out."""
-    treefile = {
-        "ref": ref,
-        "repos": ["standins"],
-        "packages": list(tf.packages),
-        "exclude-packages": list(tf.exclude_packages),
-        "postprocess": postprocess,
-        **(extra or {}),
-    }
-    path = write_treefile(work / "config", repo.as_uri(), yaml.safe_dump(treefile), "standins")
-    result = compose(path, work)
-    assert result.exit_code == 0, result.stderr
-    return checkout(work / "repo", ref, work / "tree")
-
-
-def checkout(repo: Path, ref: str, dest: Path) -> Path:
-    ostree(repo, "checkout", ref, str(dest))
-    return dest
-
-
-@needs_bwrap
-def test_fcos_postprocess_scripts_run_on_the_standins(fcos_scripts_tree: Path) -> None:
-    check_fcos_postprocess(fcos_scripts_tree)
-
-
-@needs_bwrap
-def test_fcos_systemctl_standin_masks_and_presets(fcos_scripts_tree: Path) -> None:
-    check_fcos_units(fcos_scripts_tree)
-
-
-@needs_bwrap
-def test_fcos_broken_symlinks_are_removed_with_bash_arrays(fcos_scripts_tree: Path) -> None:
-    check_fcos_links(fcos_scripts_tree)
-
-
-@needs_bwrap
-def test_fcos_tree_has_the_users_and_a_working_shell(fcos_scripts_tree: Path) -> None:
-    passwd = (fcos_scripts_tree / "usr/etc/passwd").read_text()
-    assert "chrony:x:994:992:" in passwd and "sshd:x:74:74:" in passwd
-    assert "docker:x:981:" in (fcos_scripts_tree / "usr/etc/group").read_text()
-    assert set(rpmdb_names(fcos_scripts_tree)) == {*fcos_lock_evras(), "gvisor-tap-vsock"}
-
-
 # --- Silverblue -------------------------------------------------------------------------
 
 
@@ -228,22 +145,10 @@ def test_silverblue_names_resolve_with_recommends_but_not_the_excluded(
     universe = {p.name for p in silverblue_standins(silverblue_manifest_names())}
     resolved = {
         p.name
-        for p in depsolve.resolve(load(silverblue_repo), tf.packages, exclude=tf.exclude_packages)
+        for p in resolve(
+            load(silverblue_repo), Request(packages=tf.packages, exclude=tf.exclude_packages)
+        )
     }
     assert resolved == universe - SILVERBLUE_EXCLUDED
     assert {"gnome-tour", "p11-kit-server"} <= resolved  # only recommended
     assert solve(load(silverblue_repo), tf.packages, recommends=True) >= SILVERBLUE_EXCLUDED
-
-
-@pytest.fixture(scope="module")
-def silverblue_tree(silverblue_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tf = load_treefile(SILVERBLUE_MANIFEST, basearch="x86_64")
-    work = tmp_path_factory.mktemp("silverblue-scripts")
-    return compose_today(work, silverblue_repo, "standins/silverblue", tf, list(tf.postprocess))
-
-
-@needs_bwrap
-def test_silverblue_postprocess_scripts_run_on_the_standins(silverblue_tree: Path) -> None:
-    check_silverblue_postprocess(silverblue_tree)
-    passwd = (silverblue_tree / "usr/etc/passwd").read_text()
-    assert "gdm:x:42:42:" in passwd and "polkitd:x:999:998:" in passwd

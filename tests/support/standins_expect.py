@@ -1,7 +1,5 @@
 """What the upstream manifests' postprocess scripts leave in a tree composed from the
-stand-ins: checked by the fixture's own tests (tests/test_standins.py, today's compose
-with a prelude standing in for rpm-ostree's layout) and by the end-to-end tests
-(tests/test_upstream_compose.py)."""
+stand-ins, as the end-to-end tests (tests/test_upstream_compose.py) check it."""
 
 from __future__ import annotations
 
