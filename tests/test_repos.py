@@ -438,3 +438,31 @@ def test_a_missing_metalink_is_one_error_line(site: tuple[Path, str], tmp_path: 
         f"error: repo 'fedora' (metalink {url}/missing.xml): cannot fetch metadata: "
         f"Status code: 404 for {url}/missing.xml (IP: 127.0.0.1)"
     ]
+
+
+def test_without_repos_every_enabled_repository_beside_the_treefile_is_used(
+    small_repo: Path, tmp_path: Path
+) -> None:
+    """rpm-ostree's treefile.md: "If missing, all yum repos enabled by default are used"."""
+    config = tmp_path / "config"
+    write_repo_file(
+        config,
+        "local.repo",
+        f"[local]\nbaseurl={small_repo.as_uri()}\n\n"  # enabled by default, as in dnf
+        f"[dead]\nbaseurl={DEAD}\nenabled=0\n",
+    )
+    (config / "treefile.yaml").write_text(TREE.replace("repos: [fedora]\n", ""))
+    r = compose(config / "treefile.yaml", tmp_path)
+    assert r.exit_code == 0, r.stderr
+    ostree(tmp_path / "repo", "checkout", "test/x86_64/mirrored", str(tmp_path / "co"))
+    assert rpmdb_names(tmp_path / "co") == ["bash", "filesystem", "setup"]
+
+
+def test_without_repos_and_none_enabled_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    write_repo_file(config, "off.repo", f"[off]\nbaseurl={DEAD}\nenabled=0\n")
+    tree = config / "treefile.yaml"
+    tree.write_text(TREE.replace("repos: [fedora]\n", ""))
+    message = error_message(compose(tree, tmp_path), 2)
+    assert message == f"{tree}: repos: missing, and no *.repo file beside it enables a repository"
+    assert not (tmp_path / "repo").exists()

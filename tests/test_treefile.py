@@ -304,8 +304,9 @@ def test_kickstart_includes_are_refused(tmp_path: Path) -> None:
 # --- what compose requires ---
 
 
-@pytest.mark.parametrize("missing", ["ref", "repos", "packages"])
-def test_compose_requires_ref_repos_and_packages(tmp_path: Path, missing: str) -> None:
+@pytest.mark.parametrize("missing", ["ref", "packages"])
+def test_compose_requires_ref_and_packages(tmp_path: Path, missing: str) -> None:
+    """Not repos: without them rpm-ostree uses every enabled repository (tests/test_repos.py)."""
     doc = {"ref": "a/b", "repos": ["r"], "packages": ["p"]}
     del doc[missing]
     path = write(tmp_path, "tree.json", json.dumps(doc))
@@ -456,7 +457,7 @@ def test_cli_unknown_key_is_a_warning_then_the_real_error(tmp_path: Path) -> Non
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
         f"warning: {tree}: unknown key 'frobnicate' ignored",
-        f"error: {tree}: repos: missing, required for compose",
+        f"error: {tree}: packages: missing, required for compose",
     ]
     assert not (tmp_path / "R").exists()
 

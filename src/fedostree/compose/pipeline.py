@@ -47,9 +47,15 @@ from fedostree.core.ostree import OSTree
 from fedostree.core.pinning import lockfile_for
 from fedostree.core.pkgcache import CachedPackage, PackageCache, cache_ref
 from fedostree.core.progress import Progress
-from fedostree.core.repofile import RepoConfig, load_repo_configs, repo_variables
+from fedostree.core.repofile import (
+    RepoConfig,
+    enabled_repo_ids,
+    load_repo_configs,
+    repo_variables,
+)
 from fedostree.core.repomd import RepoMetadata, fetch_metadata
 from fedostree.core.rpmdb import write_rpmdb
+from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import validate_for_compose
@@ -149,7 +155,20 @@ def repo_configs(tf: Treefile, *, with_lockfile_repos: bool = False) -> list[Rep
     """The treefile's repositories from the .repo files beside it, variables substituted."""
     variables = repo_variables(BASEARCH, tf.releasever, tf.repovars, where=str(tf.path))
     lockfile_repos = tf.lockfile_repos if with_lockfile_repos else ()
-    return load_repo_configs(tf.repos, lockfile_repos, tf.repo_dirs, variables, where=str(tf.path))
+    return load_repo_configs(
+        repo_names(tf), lockfile_repos, tf.repo_dirs, variables, where=str(tf.path)
+    )
+
+
+def repo_names(tf: Treefile) -> tuple[str, ...]:
+    """The treefile's `repos`; without them, as rpm-ostree, every repository the `*.repo`
+    files beside the treefile enable."""
+    repos = tf.repos or tuple(enabled_repo_ids(tf.path.parent))
+    if not repos:
+        raise ConfigError(
+            f"{tf.path}: repos: missing, and no *.repo file beside it enables a repository"
+        )
+    return repos
 
 
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
@@ -250,7 +269,7 @@ def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
     """The treefile's package set, pinned by the lockfile if there is one; what the
     treefile gets wrong is refused before any metadata is fetched."""
     opts = session.options
-    resolve.check_treefile_request(tf, opts.lockfile)
+    resolve.check_treefile_request(tf, opts.lockfile, repo_names(tf))
     pool, comps = session.metadata_for(tf)
     request = resolve.request_for(tf, comps, opts.lockfile, opts.lockfile_strict)
     packages = resolve.resolve(pool, request)

@@ -88,6 +88,18 @@ def load_repo_configs(
     return list(out.values())
 
 
+def enabled_repo_ids(directory: Path) -> list[str]:
+    """The repositories enabled by default (`enabled=1`, dnf's default) in the `*.repo`
+    files of one directory: what rpm-ostree composes from when a treefile has no `repos`."""
+    out: list[str] = []
+    for repo_file in _RepoFiles([directory]).files:
+        for name in repo_file.parser.sections():
+            enabled = repo_file.parser[name].get("enabled", "1").strip().lower()
+            if enabled in ("1", "true", "yes", "on") and name not in out:
+                out.append(name)
+    return out
+
+
 class _RepoFiles:
     """The `*.repo` files of the treefile's directories, each parsed once."""
 

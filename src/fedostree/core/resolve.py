@@ -48,13 +48,16 @@ class Request:
     where: str = "treefile"  # the treefile, for messages
 
 
-def check_treefile_request(tf: Treefile, lock: Lockfile | None) -> None:
+def check_treefile_request(
+    tf: Treefile, lock: Lockfile | None, repos: Sequence[str] | None = None
+) -> None:
     """What can be refused before any metadata is fetched: malformed specs, a
-    `repo-packages` repository the treefile does not use, a package both asked for and
-    excluded (rpm-ostree: "a fatal error")."""
+    `repo-packages` repository the treefile does not use (repos: the repositories it
+    composes from, by default its `repos`), a package both asked for and excluded
+    (rpm-ostree: "a fatal error")."""
     check_package_specs(tf.packages, f"{tf.path}: packages")
     check_package_names(tf.exclude_packages, f"{tf.path}: exclude-packages")
-    repos = (*tf.repos, *(tf.lockfile_repos if lock else ()))
+    repos = (*(tf.repos if repos is None else repos), *(tf.lockfile_repos if lock else ()))
     for i, rp in enumerate(tf.repo_packages):
         if rp.repo not in repos:
             raise ConfigError(

@@ -76,9 +76,8 @@ def load_treefile_data(raw: Mapping[str, Any], path: Path, *, basearch: str) -> 
 def validate_for_compose(tf: Treefile) -> None:
     """What `compose tree` needs beyond a treefile that loads (as rpm-ostree's
     treefile_new_compose and sanitycheck_externals)."""
-    for key, value in (("ref", tf.ref), ("repos", tf.repos)):
-        if not value:
-            raise ConfigError(f"{tf.path}: {key}: missing, required for compose")
+    if not tf.ref:  # no `repos`: every repository the *.repo files beside it enable
+        raise ConfigError(f"{tf.path}: ref: missing, required for compose")
     if not (tf.packages or tf.repo_packages):
         raise ConfigError(f"{tf.path}: packages: missing, required for compose")
     if not _OSTREE_REF.fullmatch(tf.ref) or ".." in tf.ref.split("/"):
