@@ -33,7 +33,7 @@ from fedostree.sample.universe import RPMBUILD_DEFINES as SAMPLE_RPMBUILD_DEFINE
 from fedostree.sample.universe import run_command, staging_dir, tool_environment
 
 # Bump whenever the generated repository changes for the same inputs.
-GENERATOR_VERSION = 3  # 3: real content for the files the compose reads (payload.py)
+GENERATOR_VERSION = 4  # 4: real content for the files the compose reads or runs (payload.py)
 SYNTHESIZED_CONTENT = True  # every file's bytes are generated, /etc/passwd and /bin/sh too
 DEFAULT_SOURCE = CENTOS_DATA / "baseos-2022-02"
 INFO_FILE = "universe.json"
