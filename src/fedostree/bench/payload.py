@@ -61,12 +61,19 @@ def stage_file(package: PlannedPackage, entry: PlannedFile, target: Path) -> Non
         target.symlink_to(entry.target)
         return
     if entry.path in REAL_CONTENT:
-        target.write_text(REAL_CONTENT[entry.path])
+        target.write_text(real_content(entry))
         target.chmod(entry.mode)
         return
     seed = hashlib.sha256(f"{package.real.nevra}\0{entry.path}".encode()).digest()
     write_payload(target, entry.size, seed, package.entropy_bits)
     target.chmod(entry.mode)
+
+
+def real_content(entry: PlannedFile) -> str:
+    """A real file's text, padded with empty lines to the planned size (longer when the
+    planned size is smaller than the text)."""
+    text = REAL_CONTENT[entry.path]
+    return text + "\n" * max(0, entry.size - len(text))
 
 
 def write_payload(target: Path, size: int, seed: bytes, bits: int) -> None:
