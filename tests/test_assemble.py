@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fedostree.core import ostree as ot
-from fedostree.core.assemble import checkout_packages, coalesce
-from fedostree.core.ostree import OSTree
-from fedostree.core.pkgcache import PackageCache, cache_ref
-from fedostree.core.rpmfile import Scriptlet
+from fedostree.engine import ostree as ot
+from fedostree.engine.checkout import checkout_packages
+from fedostree.engine.ostree import OSTree
+from fedostree.engine.pkgcache import PackageCache, cache_ref
+from fedostree.engine.rpmfile import Scriptlet
+from fedostree.engine.scriptlets import coalesce
 from tests.support.rpms import Pkg, build_rpms
 
 LDCONFIG = ("/sbin/ldconfig",)

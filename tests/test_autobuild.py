@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from fedostree.compose.autobuild_record import prune_quiet_logs
+from fedostree.server.autobuild_record import prune_quiet_logs
 from tests.support.cli import error_message, ostree, run
 from tests.support.client import RELEASE
 from tests.support.rpms import (

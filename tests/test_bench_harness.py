@@ -26,7 +26,7 @@ from fedostree.bench.results import (
     write_results,
 )
 from fedostree.bench.traditional import nevras_from_lockfile
-from fedostree.core.rpmfile import header_from_blob, iter_payload, read_header_blob
+from fedostree.engine.rpmfile import header_from_blob, iter_payload, read_header_blob
 from fedostree.errors import ConfigError
 from tests.support.rpms import Pkg, build_rpms
 

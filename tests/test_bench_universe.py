@@ -19,11 +19,11 @@ from fedostree.bench.payload import REAL_CONTENT, real_content
 from fedostree.bench.plan import Build, plan_builds, spread_bytes, symlinked_dirs
 from fedostree.bench.spec import files_path
 from fedostree.bench.universe import TREES, build_rpms, build_universe, universe_path
-from fedostree.core.depsolve import expand_groups, load_comps, load_pool
-from fedostree.core.repofile import RepoConfig
-from fedostree.core.repomd import RepoMetadata
-from fedostree.core.resolve import Request, resolve
-from fedostree.core.rpmfile import header_from_blob, read_header_blob
+from fedostree.engine.depsolve import expand_groups, load_comps, load_pool
+from fedostree.engine.repofile import RepoConfig
+from fedostree.engine.repomd import RepoMetadata
+from fedostree.engine.resolve import Request, resolve
+from fedostree.engine.rpmfile import header_from_blob, read_header_blob
 from fedostree.errors import CommandError, FedostreeError
 from tests.support.data import DATA
 

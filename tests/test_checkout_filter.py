@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.core.checkout_filter import cache_path, lang_installed
+from fedostree.engine.checkout_filter import cache_path, lang_installed
 from tests.support.cli import compose, rpmdb_names
 from tests.support.rpms import Pkg, base_packages, make_repo, write_treefile
 

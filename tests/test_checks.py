@@ -13,23 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.compose.checks import run_checks
-from fedostree.compose.commit import input_hash
-from fedostree.compose.pipeline import (
-    ComposeOptions,
-    Session,
-    assemble_tree,
-    ensure_cached,
-    resolve_packages,
-)
-from fedostree.compose.results import CheckResult
-from fedostree.core.ostree import OSTree
-from fedostree.core.rpmdb import write_rpmdb
-from fedostree.core.rpmfile import read_header_blob
-from fedostree.core.sandbox import bwrap_available
+from fedostree.engine.assemble import assemble_tree
+from fedostree.engine.commit import input_hash
+from fedostree.engine.ostree import OSTree
+from fedostree.engine.pkgcache import ensure_cached
+from fedostree.engine.rpmdb import write_rpmdb
+from fedostree.engine.rpmfile import read_header_blob
+from fedostree.engine.sandbox import bwrap_available
 from fedostree.errors import ConfigError
 from fedostree.model.treefile import Treefile, TreeTest
 from fedostree.model.treefile_load import load_treefile
+from fedostree.server.checks import run_checks
+from fedostree.server.pipeline import ComposeOptions, Session, resolve_packages
+from fedostree.server.results import CheckResult
 from tests.support.cli import error_message, run
 from tests.support.rpms import BUSYBOX, Pkg, build_rpms, write_treefile
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.core.ostree import Gio, OSTree
+from fedostree.engine.ostree import Gio, OSTree
 from tests.support.cli import fsck
 from tests.support.client import (
     OTHER_REF,

@@ -80,7 +80,7 @@ def test_stock_ostree_admin_upgrade_through_the_static_delta(
     admin(sysroot, "deploy", "--os", OSNAME, f"{REMOTE}:{REF}")
     server.publish(REF, trees.v2)
     assert f"{trees.v1}-{trees.v2}" in ostree(server.repo, "static-delta", "list")
-    caplog.set_level(logging.DEBUG, logger="fedostree.serve")
+    caplog.set_level(logging.DEBUG, logger="fedostree.server.serve")
     admin(sysroot, "upgrade", "--os", OSNAME)
     requests = [m for m in caplog.messages if '"GET ' in m]
     # The superblock and the delta's part: the update came as the delta (libostree may

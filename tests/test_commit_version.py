@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.compose.commit import commit_metadata, json_variant, next_version
-from fedostree.core import ostree as ot
-from fedostree.core.ostree import GLib
+from fedostree.engine import ostree as ot
+from fedostree.engine.commit import commit_metadata, json_variant, next_version
+from fedostree.engine.ostree import GLib
 from fedostree.model.treefile import Treefile
 from tests.support.cli import compose, ostree
 from tests.support.rpms import write_treefile

@@ -11,13 +11,13 @@ import libcomps
 import pytest
 import solv
 
-from fedostree.core import depsolve
-from fedostree.core.depsolve import Package
-from fedostree.core.pinning import lockfile_for
-from fedostree.core.repofile import RepoConfig
-from fedostree.core.repomd import RepoMetadata
-from fedostree.core.resolve import request_for
-from fedostree.core.resolve import resolve as resolve_request
+from fedostree.engine import depsolve
+from fedostree.engine.depsolve import Package
+from fedostree.engine.pinning import lockfile_for
+from fedostree.engine.repofile import RepoConfig
+from fedostree.engine.repomd import RepoMetadata
+from fedostree.engine.resolve import request_for
+from fedostree.engine.resolve import resolve as resolve_request
 from fedostree.errors import ConfigError, ResolveError
 from fedostree.model.lockfile import Lockfile
 from fedostree.model.treefile import Treefile

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import solv
 
-from fedostree.core.pinning import lockfile_for
-from fedostree.core.resolve import Request, resolve
+from fedostree.engine.pinning import lockfile_for
+from fedostree.engine.resolve import Request, resolve
 from fedostree.errors import ConfigError, FedostreeError, ResolveError
 from fedostree.model.lockfile import (
     LockedPackage,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import solv
 
-from fedostree.core.depsolve import load_comps
-from fedostree.core.resolve import Request, check_treefile_request, request_for, resolve
+from fedostree.engine.depsolve import load_comps
+from fedostree.engine.resolve import Request, check_treefile_request, request_for, resolve
 from fedostree.errors import ConfigError, ResolveError
 from fedostree.model.package_spec import check_package_names, check_package_specs, spec_problem
 from fedostree.model.treefile import RepoPackages, Treefile

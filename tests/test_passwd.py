@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.compose.passwd import with_altfiles
-from fedostree.core.passwd import PasswdFormatError, parse_group, parse_passwd
+from fedostree.engine.passwd import PasswdFormatError, parse_group, parse_passwd
+from fedostree.engine.passwd_tree import with_altfiles
 from tests.support.cli import compose, error_message, refs
 from tests.support.rpms import Pkg, base_packages, make_repo, write_treefile
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.core import ostree as ot
-from fedostree.core.pkgcache import (
+from fedostree.engine import ostree as ot
+from fedostree.engine.pkgcache import (
     CachedPackage,
     PackageCache,
     UnsafePayload,
     cache_ref,
     cached_refs,
 )
-from fedostree.core.rpmfile import header_from_blob
+from fedostree.engine.rpmfile import header_from_blob
 from tests.support.cli import compose, error_message, fsck, ostree, refs
 from tests.support.evil import build_climbing_rpm, rpm_file_list
 from tests.support.rpms import Pkg, build_rpms, createrepo, write_treefile

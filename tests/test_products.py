@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from fedostree.compose.products import NAMED_POSTPROCESS, expand_treefiles, load_products
 from fedostree.errors import ConfigError
 from fedostree.model.treefile_load import validate_for_compose
+from fedostree.server.products import NAMED_POSTPROCESS, expand_treefiles, load_products
 from tests.support.cli import ostree, published_refs, run
 from tests.support.data import DATA
 

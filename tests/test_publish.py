@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.compose.results import load_results
-from fedostree.core import ostree as ot
-from fedostree.status import collect_trees
+from fedostree.engine import ostree as ot
+from fedostree.server.results import load_results
+from fedostree.server.status_page import collect_trees
 from tests.support.cli import compose, error_message, fsck, ostree, refs, run
 from tests.support.client import (
     REF,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.core import depsolve
-from fedostree.core.download import download_packages
-from fedostree.core.repofile import RepoConfig, load_repo_configs, repo_variables, substitute
-from fedostree.core.repomd import RepoMetadata, fetch_metadata, fetch_revision
-from fedostree.core.resolve import Request, resolve
+from fedostree.engine import depsolve
+from fedostree.engine.download import download_packages
+from fedostree.engine.repofile import RepoConfig, load_repo_configs, repo_variables, substitute
+from fedostree.engine.repomd import RepoMetadata, fetch_metadata, fetch_revision
+from fedostree.engine.resolve import Request, resolve
 from fedostree.errors import ConfigError, FedostreeError
 from tests.support.cli import compose, error_message, ostree, rpmdb_names
 from tests.support.data import DATA

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.compose.results import load_results
 from fedostree.demo import write_config
+from fedostree.server.results import load_results
 from tests.support.cli import error_message, ostree, published_refs, refs, rpmdb_names, run
 from tests.support.client import unfreeze
 

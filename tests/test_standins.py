@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import solv
 
-from fedostree.core import depsolve
-from fedostree.core.repofile import RepoConfig
-from fedostree.core.repomd import RepoMetadata
-from fedostree.core.resolve import Request, resolve
-from fedostree.core.sandbox import bwrap_available
+from fedostree.engine import depsolve
+from fedostree.engine.repofile import RepoConfig
+from fedostree.engine.repomd import RepoMetadata
+from fedostree.engine.resolve import Request, resolve
+from fedostree.engine.sandbox import bwrap_available
 from fedostree.model.treefile_load import load_treefile
 from tests.support.standins import (
     FCOS_CONFIG,

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from fedostree import status
-from fedostree.compose.results import CheckResult, CommitResults, record_results, remove_results
-from fedostree.core import ostree as ot
-from fedostree.core.pkglist import PkgId
+from fedostree.engine import ostree as ot
+from fedostree.engine.pkglist import PkgId
+from fedostree.server import status_page as status
+from fedostree.server.results import CheckResult, CommitResults, record_results, remove_results
 from tests.support.cli import compose, ostree, run
 from tests.support.client import RELEASE, Server, checksums
 from tests.support.rpms import (

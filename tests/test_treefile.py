@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.compose.products import expand_treefiles, load_products
 from fedostree.errors import ConfigError
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile, validate_for_compose
+from fedostree.server.products import expand_treefiles, load_products
 from tests.support.cli import run
 from tests.support.data import DATA
 from tests.support.treefiles import compose_error, config_error, load, write

@@ -18,10 +18,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from fedostree.compose.candidates import candidate_commit, published_refs
-from fedostree.compose.commit import PKGLIST_KEY
-from fedostree.compose.results import load_results
-from fedostree.core import ostree as ot
+from fedostree.engine import ostree as ot
+from fedostree.engine.commit import PKGLIST_KEY
+from fedostree.server.candidates import candidate_commit, published_refs
+from fedostree.server.results import load_results
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 SAMPLE_REPO_ID = "fedostree-sample"

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from fedostree.core import ostree as ot
-from fedostree.serve import make_server
+from fedostree.engine import ostree as ot
+from fedostree.server.serve import make_server
 from tests.support.cli import Result, compose, ostree, run
 from tests.support.rpms import (
     Pkg,
@@ -115,7 +115,7 @@ def trees(tmp_path_factory: pytest.TempPathFactory, client_rpm_repos: tuple[Path
 
 
 class Server:
-    """A private copy of the composed repository served by `fedostree.serve` in a thread;
+    """A private copy of the composed repository served by `fedostree.server.serve` in a thread;
     REF starts at v1, so a test publishes v2 (or anything else) when it wants to."""
 
     def __init__(self, repo: Path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import solv
 
-from fedostree.core.depsolve import load_pool
-from fedostree.core.repofile import RepoConfig
-from fedostree.core.repomd import RepoMetadata
+from fedostree.engine.depsolve import load_pool
+from fedostree.engine.repofile import RepoConfig
+from fedostree.engine.repomd import RepoMetadata
 from tests.support.rpms import Pkg, make_repo
 
 

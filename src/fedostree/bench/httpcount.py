@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from fedostree.serve import make_server
+from fedostree.server.serve import make_server
 
 
 def kind_of(path: str) -> str:
@@ -94,7 +94,7 @@ def count_bytes(server: Any, counter: ByteCounter) -> None:
 
 
 class CountingServer:
-    """`fedostree.serve.make_server` on 127.0.0.1, in a thread, counting what it sends."""
+    """`fedostree.server.serve.make_server` on 127.0.0.1, in a thread, counting what it sends."""
 
     def __init__(self, repo: Path) -> None:
         self.counter = ByteCounter()

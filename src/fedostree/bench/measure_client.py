@@ -8,7 +8,7 @@ from fedostree.bench import clients, ostree_stats
 from fedostree.bench.clients import ServedRepo, Upgraded
 from fedostree.bench.results import Sample, fmt_bytes
 from fedostree.bench.scenario import Scenario
-from fedostree.core import ostree as ot
+from fedostree.engine import ostree as ot
 
 Measured = list[tuple[str, Sample]]
 TINY_REF = "bench/tiny"

@@ -11,11 +11,12 @@ from fedostree.bench.results import Sample, fmt_bytes
 from fedostree.bench.scenario import ComposeRound, Scenario
 from fedostree.bench.tools import disk_usage, fresh_dir, remove_tree, stopwatch, timed
 from fedostree.bench.traditional import TradRound
-from fedostree.compose.pipeline import ComposeOptions, Session, ensure_cached, resolve_packages
-from fedostree.core import ostree as ot
-from fedostree.core.assemble import checkout_packages
-from fedostree.core.ostree import OSTree
+from fedostree.engine import ostree as ot
+from fedostree.engine.checkout import checkout_packages
+from fedostree.engine.ostree import OSTree
+from fedostree.engine.pkgcache import ensure_cached
 from fedostree.model.treefile_load import load_treefile
+from fedostree.server.pipeline import ComposeOptions, Session, resolve_packages
 
 Measured = list[tuple[str, Sample]]
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from fedostree.bench import CENTOS_DATA
 from fedostree.bench.results import Sample
 from fedostree.bench.tools import fresh_dir, run, stopwatch
-from fedostree.core import depsolve
-from fedostree.core.repofile import RepoConfig
-from fedostree.core.repomd import RepoMetadata
-from fedostree.core.resolve import Request, resolve
+from fedostree.engine import depsolve
+from fedostree.engine.repofile import RepoConfig
+from fedostree.engine.repomd import RepoMetadata
+from fedostree.engine.resolve import Request, resolve
 from fedostree.errors import FedostreeError
 
 DATA = CENTOS_DATA

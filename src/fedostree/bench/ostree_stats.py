@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedostree.core.ostree import Gio, OSTree
+from fedostree.engine.ostree import Gio, OSTree
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import rpm
 
 from fedostree.bench.spec import files_path
-from fedostree.core.rpmfile import PayloadEntry, header_from_blob, iter_payload, read_header_blob
+from fedostree.engine.rpmfile import PayloadEntry, header_from_blob, iter_payload, read_header_blob
 from fedostree.errors import FedostreeError
 from fedostree.sample.universe import rpmbuild, spec_text
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from fedostree.bench import traditional as trad
 from fedostree.bench.rebuild import MUTATORS, rebuild_rpm
 from fedostree.bench.tools import fedostree, fresh_dir, run, stopwatch
-from fedostree.core.download import sha256_file
+from fedostree.engine.download import sha256_file
 from fedostree.errors import FedostreeError
 
 T = TypeVar("T")

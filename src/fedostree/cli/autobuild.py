@@ -12,7 +12,8 @@ from types import FrameType
 import click
 
 from fedostree.cli.compose import DEFAULT_CACHEDIR
-from fedostree.compose.autobuild import (
+from fedostree.errors import ConfigError
+from fedostree.server.autobuild import (
     AutobuildOptions,
     RunReport,
     TreeResult,
@@ -20,9 +21,8 @@ from fedostree.compose.autobuild import (
     run_every,
     run_once,
 )
-from fedostree.compose.autobuild_record import autobuild_lock, runs_dir
-from fedostree.compose.pipeline import ComposeOptions
-from fedostree.errors import ConfigError
+from fedostree.server.autobuild_record import autobuild_lock, runs_dir
+from fedostree.server.pipeline import ComposeOptions
 
 _path = click.Path(path_type=Path)
 EXIT_SIGTERM = 143  # 128 + SIGTERM: a --once run stopped in the middle

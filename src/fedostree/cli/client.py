@@ -16,9 +16,9 @@ import click
 from fedostree.client import operations as ops
 from fedostree.client.remotes import add_remote, delete_remote, list_remotes
 from fedostree.client.sysroot import DeploymentInfo, Sysroot, init_sysroot, split_refspec
-from fedostree.compose.commit import PKGLIST_KEY
-from fedostree.core import ostree as ot
-from fedostree.core.pkglist import parse_pkglist
+from fedostree.engine import ostree as ot
+from fedostree.engine.commit import PKGLIST_KEY
+from fedostree.engine.pkglist import parse_pkglist
 from fedostree.errors import FedostreeError
 
 _path = click.Path(path_type=Path)
@@ -286,7 +286,7 @@ def db_diff(sysroot: Path, from_rev: str | None, to_rev: str | None, as_json: bo
 def serve(repo: Path, bind: str, port: int, remote_name: str) -> None:
     """Serve REPO over HTTP for clients (and the stock ostree CLI) to pull from, with a
     status page of its trees at /status/."""
-    from fedostree.serve import make_server
+    from fedostree.server.serve import make_server
 
     server = make_server(repo, bind, port, remote_name)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly under systemd too

@@ -9,15 +9,15 @@ from typing import Any
 
 import click
 
-from fedostree.compose.candidates import candidate_commit
-from fedostree.compose.pipeline import ComposeOptions, ComposeResult, Session, compose_tree
-from fedostree.compose.products import expand_treefiles, load_products
-from fedostree.compose.results import RESULTS_DIR, load_results, log_name, results_dir
-from fedostree.core import ostree as ot
+from fedostree.engine import ostree as ot
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.lockfile import load_lockfiles
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile
+from fedostree.server.candidates import candidate_commit
+from fedostree.server.pipeline import ComposeOptions, ComposeResult, Session, compose_tree
+from fedostree.server.products import expand_treefiles, load_products
+from fedostree.server.results import RESULTS_DIR, load_results, log_name, results_dir
 
 DEFAULT_CACHEDIR = Path.home() / ".cache" / "fedostree"
 _path = click.Path(path_type=Path)

@@ -9,10 +9,10 @@ from dataclasses import dataclass, replace
 
 from fedostree.client.remotes import check_remote, delta_download_size, pull, remote_commit
 from fedostree.client.sysroot import Sysroot, split_refspec
-from fedostree.compose.commit import PKGLIST_KEY
-from fedostree.core import ostree as ot
-from fedostree.core.ostree import OSTree
-from fedostree.core.pkglist import PkgDiff, diff_pkglists, parse_pkglist
+from fedostree.engine import ostree as ot
+from fedostree.engine.commit import PKGLIST_KEY
+from fedostree.engine.ostree import OSTree
+from fedostree.engine.pkglist import PkgDiff, diff_pkglists, parse_pkglist
 from fedostree.errors import ConfigError, FedostreeError, NothingToDo
 
 

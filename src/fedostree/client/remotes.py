@@ -8,9 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-from fedostree.core import ostree as ot
-from fedostree.core.ostree import Gio, GLib, OSTree
-from fedostree.core.progress import Progress
+from fedostree.engine import ostree as ot
+from fedostree.engine.ostree import Gio, GLib, OSTree
+from fedostree.engine.progress import Progress
 from fedostree.errors import ConfigError, FedostreeError
 
 # What libostree appends to "no signatures found": true, but not how a client proceeds.

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fedostree.compose.commit import PKGLIST_KEY
-from fedostree.core import ostree as ot
-from fedostree.core.ostree import Gio, GLib, OSTree
-from fedostree.core.pkglist import PkgId, parse_pkglist
+from fedostree.engine import ostree as ot
+from fedostree.engine.commit import PKGLIST_KEY
+from fedostree.engine.ostree import Gio, GLib, OSTree
+from fedostree.engine.pkglist import PkgId, parse_pkglist
 from fedostree.errors import ConfigError, FedostreeError
 
 log = logging.getLogger(__name__)

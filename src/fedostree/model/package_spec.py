@@ -1,7 +1,7 @@
 """The syntax of a package spec, as the treefile's `packages` and `repo-packages` name
 them: dnf's forms (`name`, `name.arch`, `name-[epoch:]version[-release][.arch]`, globs,
 provides, paths), rpm-ostree's quoted `'name >= version'`, and fedostree's `@group`.
-Matching a spec against repositories is core/selection.py's; this only refuses what no
+Matching a spec against repositories is engine/selection.py's; this only refuses what no
 repository could match, so a bad treefile fails before anything is fetched."""
 
 from __future__ import annotations

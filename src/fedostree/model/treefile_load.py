@@ -65,7 +65,7 @@ def load_treefile(path: Path, *, basearch: str = BASEARCH) -> Treefile:
 
 
 def load_treefile_data(raw: Mapping[str, Any], path: Path, *, basearch: str) -> Treefile:
-    """A treefile given as a mapping (compose/products.py builds them), as if it were
+    """A treefile given as a mapping (server/products.py builds them), as if it were
     written in the file `path`: includes and files are relative to it."""
     path = Path(path).absolute()
     state = _Load(basearch)

@@ -1,7 +1,7 @@
 """`automatic-version-prefix` tags, as rpm-ostree renders them (src/libpriv/rpmostree-util.cxx
 `util_next_version`): `<date:FORMAT>` becomes the current UTC time formatted by GLib's
 g_date_time_format, so that `%Y %m %d %H %M %S %j %y %b ...` mean what they mean there.
-compose/commit.py `next_version` builds the version from the rendered prefix."""
+engine/commit.py `next_version` builds the version from the rendered prefix."""
 
 from __future__ import annotations
 

@@ -1,0 +1,287 @@
+"""`compose tree`, as a recipe of small steps: fetch metadata, resolve, check the input
+hash, download, import, assemble (packages, ostree layers, scriptlets, rpmdb), the
+treefile's postprocessing, the final layout, commit, test, publish. The tree is built in
+rpm-ostree's order (see `assemble_tree`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcomps
+import solv
+
+from fedostree.engine import commit as cm
+from fedostree.engine import depsolve, resolve
+from fedostree.engine import kernel as kn
+from fedostree.engine import ostree as ot
+from fedostree.engine import postprocess as pp
+from fedostree.engine.assemble import assemble_tree
+from fedostree.engine.depsolve import Package
+from fedostree.engine.layers import pull_layers, resolve_layers
+from fedostree.engine.ostree import OSTree
+from fedostree.engine.passwd_tree import (
+    check_passwd_config,
+    previous_tree,
+)
+from fedostree.engine.pinning import lockfile_for
+from fedostree.engine.pkgcache import ensure_cached
+from fedostree.engine.repofile import (
+    RepoConfig,
+    enabled_repo_ids,
+    load_repo_configs,
+    repo_variables,
+)
+from fedostree.engine.repomd import RepoMetadata, fetch_metadata
+from fedostree.errors import ConfigError
+from fedostree.model.lockfile import Lockfile, write_lockfile
+from fedostree.model.treefile import Treefile
+from fedostree.model.treefile_load import validate_for_compose
+from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
+from fedostree.server.checks import run_checks
+from fedostree.server.publish import Signer, promote, stage_candidate, update_summary
+from fedostree.server.results import CommitResults, load_results, record_results
+
+log = logging.getLogger(__name__)
+BASEARCH = os.uname().machine
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    repo: Path
+    cachedir: Path
+    lockfile: Lockfile | None = None  # --lockfile, merged in order
+    write_lockfile_to: Path | None = None
+    lockfile_strict: bool = False  # only locked packages may be installed
+    force: bool = False
+    gpg_sign: str | None = None  # key id: sign published commits and the summary
+    gpg_homedir: Path | None = None
+    keep_versions: int = 10  # published commits kept per ref when pruning
+
+
+@dataclass(frozen=True)
+class ComposeResult:
+    ref: str
+    commit: str
+    version: str | None
+    packages: int
+    changed: bool
+    published: bool = True  # False: the tests failed, the published ref did not move
+    failed_checks: tuple[str, ...] = ()
+
+
+@dataclass
+class Session:
+    """What several composes in one run share: the repositories and their metadata."""
+
+    options: ComposeOptions
+    _metadata: dict[tuple[RepoConfig, ...], tuple[solv.Pool, libcomps.Comps]] = field(
+        default_factory=dict
+    )
+    _out_repo: OSTree.Repo | None = None
+    _build_repo: OSTree.Repo | None = None
+    _signer: Signer | None = None
+    _candidates_migrated: bool = False
+
+    @property
+    def out_repo(self) -> OSTree.Repo:
+        if self._out_repo is None:
+            self._out_repo = ot.open_repo(self.options.repo, create_mode="archive")
+        return self._out_repo
+
+    @property
+    def build_repo(self) -> OSTree.Repo:
+        """A bare repository in the cache: the package cache and assembled trees live here."""
+        if self._build_repo is None:
+            self._build_repo = ot.open_repo(self.options.cachedir / "repo", create_mode="bare")
+        return self._build_repo
+
+    @property
+    def out_path(self) -> Path:
+        return Path(self.out_repo.get_path().get_path())
+
+    @property
+    def signer(self) -> Signer | None:
+        """The signing key, checked once before anything is composed."""
+        if self.options.gpg_sign is None:
+            return None
+        if self._signer is None:
+            signer = Signer(self.options.gpg_sign, self.options.gpg_homedir)
+            signer.check(self.out_repo)
+            self._signer = signer
+        return self._signer
+
+    def migrate_candidates(self) -> None:
+        """Once per run: old-style candidate refs (refs/heads/candidates/REF, listed in the
+        summary) become candidates:REF, and the summary is regenerated without them."""
+        if self._candidates_migrated:
+            return
+        moved = migrate_candidates(self.out_repo)
+        if moved:
+            log.info("moved %d candidate refs to candidates:REF", len(moved))
+            update_summary(self.out_repo, self.signer)
+        self._candidates_migrated = True
+
+    def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
+        """Trees whose repositories resolve to the same URLs share one pool; the
+        `lockfile-repos` join only when there is a lockfile (rpm-ostree fetches them only
+        then)."""
+        key = tuple(repo_configs(tf, with_lockfile_repos=self.options.lockfile is not None))
+        if key not in self._metadata:
+            metas = [fetch_metadata(c, self.options.cachedir) for c in key]
+            self._metadata[key] = (depsolve.load_pool(metas, BASEARCH), depsolve.load_comps(metas))
+        return self._metadata[key]
+
+
+def repo_configs(tf: Treefile, *, with_lockfile_repos: bool = False) -> list[RepoConfig]:
+    """The treefile's repositories from the .repo files beside it, variables substituted."""
+    variables = repo_variables(BASEARCH, tf.releasever, tf.repovars, where=str(tf.path))
+    lockfile_repos = tf.lockfile_repos if with_lockfile_repos else ()
+    return load_repo_configs(
+        repo_names(tf), lockfile_repos, tf.repo_dirs, variables, where=str(tf.path)
+    )
+
+
+def repo_names(tf: Treefile) -> tuple[str, ...]:
+    """The treefile's `repos`; without them, as rpm-ostree, every repository the `*.repo`
+    files beside the treefile enable."""
+    repos = tf.repos or tuple(enabled_repo_ids(tf.path.parent))
+    if not repos:
+        raise ConfigError(
+            f"{tf.path}: repos: missing, and no *.repo file beside it enables a repository"
+        )
+    return repos
+
+
+def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
+    """Compose the tree onto its candidate ref, test it, and publish it if it passes."""
+    validate_for_compose(tf)
+    check_tree_ref(tf.path, tf.ref)
+    pp.check_postprocess_keys(tf)
+    kn.check_boot_location(tf)
+    # users and groups (engine/passwd_tree.py): refused before any work
+    check_passwd_config(tf.effective_preserve_passwd, tf.effective_check_passwd,
+                        tf.effective_check_groups, str(tf.path))  # fmt: skip
+    opts = session.options
+    signer = session.signer
+    layers = resolve_layers(tf, opts.repo)
+    packages = resolve_packages(tf, session)
+    session.migrate_candidates()  # the published repository is opened (or created) here
+    inputhash = cm.input_hash(tf, packages, [layer.commit for layer in layers])
+    published = cm.previous_commit(session.out_repo, tf.ref, local_only=True)  # not candidates:
+    latest = cm.previous_commit(session.out_repo, candidate_refspec(tf.ref)) or published
+    if latest and latest.inputhash == inputhash and not opts.force:
+        settled = _unchanged(tf, latest, published, len(packages), session)
+        if settled is not None:
+            return settled
+    cached = ensure_cached(session.build_repo, packages, opts.cachedir)
+    pull_layers(session.build_repo, session.out_repo, layers)
+    version = cm.next_version(tf, latest.version if latest else None)
+    previous = published.checksum if published else None
+    work = Path(tempfile.mkdtemp(prefix="compose-", dir=opts.cachedir))
+    try:
+        rootfs = work / "rootfs"
+        devino = OSTree.RepoDevInoCache.new()
+        tree = assemble_tree(
+            tf, session.build_repo, cached, rootfs, devino, version=version, layers=layers,
+            previous=previous_tree(session.out_repo, previous),
+        )  # fmt: skip
+        metadata = cm.commit_metadata(
+            tf, packages, version=version, inputhash=inputhash, kernel=tree.kernel
+        )
+        commit = cm.commit_rootfs(
+            session.build_repo,
+            rootfs,
+            devino,
+            subject=_subject(tf, version),
+            parent=previous,
+            metadata=metadata,
+            sepolicy=tree.sepolicy,
+            mode_filter=tree.mode_filter,
+        )
+        stage_candidate(session.build_repo, session.out_repo, commit, tf.ref)
+        results = test_tree(rootfs, tf, commit, version, packages)
+    finally:
+        # Tens of thousands of directories: removed while the commit is published.
+        remover = remove_in_background(work)
+    try:
+        record_results(session.out_path, results)
+        if results.failed:
+            return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
+                                 published=False, failed_checks=tuple(results.failed))  # fmt: skip
+        promote(session.out_repo, commit, tf.ref, previous, signer=signer,
+                keep_versions=opts.keep_versions)  # fmt: skip
+    finally:
+        remover.join()
+    return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
+
+
+def test_tree(
+    rootfs: Path, tf: Treefile, commit: str, version: str | None, packages: Sequence[Package]
+) -> CommitResults:
+    started = time.time()
+    checks = run_checks(rootfs, tf, [p.nevra for p in packages])
+    return CommitResults(commit, tf.ref, version, started, tuple(checks))
+
+
+def _unchanged(
+    tf: Treefile,
+    latest: cm.PreviousCommit,
+    published: cm.PreviousCommit | None,
+    packages: int,
+    session: Session,
+) -> ComposeResult | None:
+    """The inputs did not change since the newest commit: it is published, or it failed
+    its tests and stays failed, or it passed them and an interrupted publish is finished
+    now. None: it was never tested (a compose was interrupted), so compose again."""
+    if published is not None and published.checksum == latest.checksum:
+        return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=False)
+    results = load_results(session.out_path, latest.checksum)
+    if results is None:
+        return None
+    if results.failed:
+        return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=False,
+                             published=False, failed_checks=tuple(results.failed))  # fmt: skip
+    promote(session.out_repo, latest.checksum, tf.ref, published.checksum if published else None,
+            signer=session.signer, keep_versions=session.options.keep_versions)  # fmt: skip
+    return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=True)
+
+
+def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
+    """The treefile's package set, pinned by the lockfile if there is one; what the
+    treefile gets wrong is refused before any metadata is fetched."""
+    opts = session.options
+    resolve.check_treefile_request(tf, opts.lockfile, repo_names(tf))
+    pool, comps = session.metadata_for(tf)
+    request = resolve.request_for(tf, comps, opts.lockfile, opts.lockfile_strict)
+    packages = resolve.resolve(pool, request)
+    if opts.write_lockfile_to:
+        repos = [repo.appdata for repo in pool.repos_iter()]
+        write_lockfile(opts.write_lockfile_to, lockfile_for(packages, repos))
+    return packages
+
+
+def remove_in_background(path: Path) -> threading.Thread:
+    def remove() -> None:
+        try:
+            shutil.rmtree(path)
+        except OSError as e:
+            log.warning("cannot remove build directory %s: %s", path, e)
+
+    remover = threading.Thread(target=remove, name=f"rm {path.name}")
+    remover.start()
+    return remover
+
+
+def _subject(tf: Treefile, version: str | None) -> str:
+    return f"{tf.ref}: {version}" if version else tf.ref
+
+
+__all__ = ["ComposeOptions", "ComposeResult", "RepoMetadata", "Session", "compose_tree"]
