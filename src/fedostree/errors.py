@@ -27,6 +27,11 @@ class CommandError(FedostreeError):
 
 
 class NothingToDo(FedostreeError):
-    """rpm-ostree's exit status 77: the command had nothing to do (not an error)."""
+    """rpm-ostree's exit status 77: the command had nothing to do (not an error). Verbs
+    where rpm-ostree exits 0 unless asked (`--unchanged-exit-77`) pass exit_code=0."""
 
     exit_code = 77
+
+    def __init__(self, message: str, *, exit_code: int = 77) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -32,6 +32,7 @@ class Pkg:
     provides: Sequence[str] = ()
     recommends: Sequence[str] = ()
     supplements: Sequence[str] = ()
+    conflicts: Sequence[str] = ()
     epoch: int | None = None
     files: Mapping[str, object] = field(default_factory=dict)
     attrs: Mapping[str, str] = field(default_factory=dict)
@@ -88,12 +89,13 @@ def render_spec(pkg: Pkg) -> str:
         *([f"Epoch: {pkg.epoch}"] if pkg.epoch is not None else []),
         "Summary: test package",
         "License: MIT",
-        f"BuildArch: {pkg.arch}",
+        *([f"BuildArch: {pkg.arch}"] if pkg.arch in ("x86_64", "noarch") else []),
         "AutoReqProv: no",
         *[f"Requires: {r}" for r in pkg.requires],
         *[f"Provides: {p}" for p in pkg.provides],
         *[f"Recommends: {r}" for r in pkg.recommends],
         *[f"Supplements: {s}" for s in pkg.supplements],
+        *[f"Conflicts: {c}" for c in pkg.conflicts],
         "%description",
         "test package",
         "%install",
@@ -155,6 +157,8 @@ def build_rpms(
                 "use_source_date_epoch_as_buildtime 1",
                 "--define",
                 f"_binary_payload {payload}",
+                # another architecture (BuildArch would refuse it): packaged for it
+                *([] if pkg.arch in ("x86_64", "noarch") else ["--target", pkg.arch]),
                 str(spec),
             ],
             check=True,

@@ -7,13 +7,15 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
+from fedostree.client import layering
 from fedostree.client import operations as ops
+from fedostree.client.layering import LayerOptions
 from fedostree.client.remotes import add_remote, delete_remote, list_remotes
 from fedostree.client.sysroot import DeploymentInfo, Sysroot, init_sysroot, split_refspec
 from fedostree.engine import ostree as ot
@@ -110,11 +112,20 @@ def _status_lines(info: DeploymentInfo, verbose: bool) -> list[str]:
     lines = [
         head + (f" ({', '.join(marks)})" if marks else ""),
         f"{'Version:':>14} {info.version or '-'} ({stamp})",
-        f"{'Commit:':>14} {info.checksum}",
-        f"{'Packages:':>14} {len(info.packages)}",
     ]
+    if info.base_checksum:
+        lines.append(f"{'BaseCommit:':>14} {info.base_checksum}")
+    lines.append(f"{'Commit:':>14} {info.checksum}")
+    lines.append(f"{'Packages:':>14} {len(info.packages)}")
+    active = [r for r in info.requested if r not in info.inactive]
+    for key, values in (("InactiveRequests:", info.inactive), ("LayeredPackages:", active),
+                        ("LocalPackages:", info.requested_local)):  # fmt: skip
+        if values:
+            lines.append(f"{key:>14} {' '.join(sorted(values))}")
     if verbose:
         lines += [f"{'StateRoot:':>14} {info.osname}", f"{'Serial:':>14} {info.serial}"]
+        if info.layered:
+            lines.append(f"{'Layered:':>14} {' '.join(info.layered)}")
     return lines
 
 
@@ -141,7 +152,13 @@ def rebase(sysroot: Path, target: str) -> None:
     with root.locked():
         change = ops.rebase(root, target)
     _report_change(change, "Deployed")
+    _report_inactive(change.inactive)
     click.echo("Run 'fedostree status' to see it; it takes effect on the next boot.")
+
+
+def _report_inactive(inactive: Sequence[str]) -> None:
+    for spec in inactive:
+        click.echo(f"Inactive requests: {spec} (the base now provides it)")
 
 
 @click.command()
@@ -173,6 +190,7 @@ def upgrade(
             )
     else:
         _report_change(change, "Deployed")
+        _report_inactive(change.inactive)
 
 
 @click.command()
@@ -299,4 +317,66 @@ def serve(repo: Path, bind: str, port: int, remote_name: str) -> None:
         server.server_close()
 
 
-COMMANDS = [admin, remote, status, rebase, upgrade, deploy, rollback, cleanup, pin, db, serve]
+def layer_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed([
+        click.option("-n", "--dry-run", is_flag=True, help="Print the transaction; change nothing."),
+        click.option("--idempotent", is_flag=True,
+                     help="Do nothing if a package is already (un)installed or requested."),
+        click.option("--unchanged-exit-77", is_flag=True, help="Exit 77 if nothing changed."),
+        click.option("-C", "--cache-only", is_flag=True,
+                     help="Use only cached metadata and packages; no network."),
+        click.option("--download-only", is_flag=True,
+                     help="Download and cache the packages; do not deploy."),
+    ]):  # fmt: skip
+        f = option(f)
+    return sysroot_option(f)
+
+
+def _layer_options(**kw: bool) -> LayerOptions:
+    return LayerOptions(**kw)
+
+
+@click.command()
+@layer_options
+@click.argument("packages", nargs=-1, required=True, metavar="PKG...")
+def install(sysroot: Path, packages: tuple[str, ...], **kw: bool) -> None:
+    """Layer packages (names, provides, paths, or local .rpm files) on the tree."""
+    local = [Path(p) for p in packages if p.endswith(".rpm")]
+    specs = [p for p in packages if not p.endswith(".rpm")]
+    root = Sysroot(sysroot)
+    with root.locked():
+        change = layering.install(root, specs, local, _layer_options(**kw))
+    _report_layer(change, kw)
+
+
+@click.command()
+@layer_options
+@click.option("--all", "remove_all", is_flag=True, help="Remove every layered package.")
+@click.argument("packages", nargs=-1, metavar="PKG...")
+def uninstall(sysroot: Path, packages: tuple[str, ...], remove_all: bool, **kw: bool) -> None:
+    """Remove layered packages (never the base tree's)."""
+    if bool(packages) == remove_all:
+        raise click.UsageError("give packages to remove, or --all")
+    root = Sysroot(sysroot)
+    with root.locked():
+        change = layering.uninstall(root, packages, remove_all=remove_all,
+                                    opts=_layer_options(**kw))  # fmt: skip
+    _report_layer(change, kw)
+
+
+def _report_layer(change: layering.LayerChange, kw: dict[str, bool]) -> None:
+    for nevra in change.added:
+        click.echo(f"  Installing: {nevra}")
+    for nevra in change.removed:
+        click.echo(f"  Removing: {nevra}")
+    _report_inactive(change.inactive)
+    if kw.get("dry_run"):
+        click.echo("Exiting because of '--dry-run' option")
+    elif kw.get("download_only"):
+        click.echo("Packages downloaded; nothing deployed (--download-only).")
+    elif change.new is not None:
+        click.echo(f"Deployed {change.new[:12]}; it takes effect on the next boot.")
+
+
+COMMANDS = [admin, remote, status, rebase, upgrade, deploy, rollback, cleanup, pin, db, serve,
+            install, uninstall]  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+from fedostree.client.layering import base_of, layer_on
 from fedostree.client.remotes import check_remote, delta_download_size, pull, remote_commit
 from fedostree.client.sysroot import Sysroot, split_refspec
 from fedostree.engine import ostree as ot
@@ -14,6 +15,7 @@ from fedostree.engine.commit import PKGLIST_KEY
 from fedostree.engine.ostree import OSTree
 from fedostree.engine.pkglist import PkgDiff, diff_pkglists, parse_pkglist
 from fedostree.errors import ConfigError, FedostreeError, NothingToDo
+from fedostree.model.origin import Origin
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Change:
     diff: PkgDiff
     deployed: bool
     download_size: int | None = None
+    inactive: tuple[str, ...] = ()  # layered requests the new base provides
 
 
 def commit_diff(repo: OSTree.Repo, old: str | None, new: str) -> PkgDiff:
@@ -45,17 +48,14 @@ def rebase(sysroot: Sysroot, target: str) -> Change:
     pull(sysroot.repo, remote, [ref])
     commit = remote_commit(sysroot.repo, remote, ref)
     old = current.get_csum() if current else None
-    if current is not None and commit == old and sysroot.refspec_of(current) == refspec:
+    old_origin = sysroot.origin_or_none(current) if current is not None else None
+    origin = old_origin.with_refspec(refspec) if old_origin else Origin(refspec)
+    target, inactive = layer_on(sysroot, origin, commit, current=old)
+    if current is not None and target == old and sysroot.refspec_of(current) == refspec:
         raise NothingToDo(f"Already on {refspec} at {commit[:12]}.")
-    sysroot.deploy(refspec, commit)
-    return Change(
-        refspec,
-        old,
-        commit,
-        _version(sysroot, commit),
-        commit_diff(sysroot.repo, old, commit),
-        True,
-    )
+    sysroot.deploy(origin, target)
+    return Change(refspec, old, target, _version(sysroot, target),
+                  commit_diff(sysroot.repo, old, target), True, inactive=inactive)  # fmt: skip
 
 
 def upgrade(
@@ -63,32 +63,42 @@ def upgrade(
 ) -> Change:
     """Pull the default deployment's ref; deploy it if it is newer."""
     current = sysroot.default()
-    refspec = sysroot.refspec_of(current)
-    remote, ref = split_refspec(refspec or "")
+    origin = sysroot.origin_of(current)
+    remote, ref = split_refspec(origin.refspec)
     if remote is None:
         raise FedostreeError(f"deployment {current.get_csum()[:12]} has no remote to upgrade from")
     pull(sysroot.repo, remote, [ref], commit_only=True)
     new = remote_commit(sysroot.repo, remote, ref)
-    if new == current.get_csum():
+    base = base_of(sysroot.repo, current.get_csum())
+    if new == base and not origin.layered:
         raise NothingToDo("No upgrade available.")
-    _refuse_downgrade(sysroot.repo, current.get_csum(), new, allow_downgrade)
+    if new != base:
+        _refuse_downgrade(sysroot.repo, base, new, allow_downgrade)
     change = Change(f"{remote}:{ref}", current.get_csum(), new, _version(sysroot, new),
                     commit_diff(sysroot.repo, current.get_csum(), new), deployed=False)  # fmt: skip
     if preview:
         return replace(change, download_size=delta_download_size(sysroot.repo, remote, ref))
     if check:
+        if new == base:
+            raise NothingToDo("No upgrade available.")
         return change
     pull(sysroot.repo, remote, [ref])
+    target, inactive = layer_on(sysroot, origin, new, current=current.get_csum(),
+                                download_only=download_only)  # fmt: skip
     if download_only:
         return change
-    sysroot.deploy(change.refspec, new)
-    return Change(change.refspec, change.old, new, change.version, change.diff, True)
+    if target == current.get_csum():
+        raise NothingToDo("No upgrade available.")
+    sysroot.deploy(origin, target)
+    return Change(change.refspec, change.old, target, change.version,
+                  commit_diff(sysroot.repo, current.get_csum(), target), True, inactive=inactive)  # fmt: skip
 
 
 def deploy_version(sysroot: Sysroot, wanted: str) -> Change:
     """Deploy a specific version (or commit checksum) from the current ref's history."""
     current = sysroot.default()
-    refspec = sysroot.refspec_of(current) or ""
+    origin = sysroot.origin_of(current)
+    refspec = origin.refspec
     remote, ref = split_refspec(refspec)
     if remote is None:
         raise FedostreeError(f"deployment {current.get_csum()[:12]} has no remote")
@@ -99,12 +109,16 @@ def deploy_version(sysroot: Sysroot, wanted: str) -> Change:
         raise FedostreeError(
             f"{refspec}: no commit with version or checksum '{wanted}' in its history"
         )
-    if commit == current.get_csum():
+    if commit == base_of(sysroot.repo, current.get_csum()) and not origin.layered:
         raise NothingToDo(f"{wanted} is already the default deployment.")
     pull(sysroot.repo, remote, [commit])
-    sysroot.deploy(refspec, commit)
-    return Change(refspec, current.get_csum(), commit, _version(sysroot, commit),
-                  commit_diff(sysroot.repo, current.get_csum(), commit), True)  # fmt: skip
+    target, inactive = layer_on(sysroot, origin, commit, current=current.get_csum())
+    if target == current.get_csum():
+        raise NothingToDo(f"{wanted} is already the default deployment.")
+    sysroot.deploy(origin, target)
+    return Change(refspec, current.get_csum(), target, _version(sysroot, target),
+                  commit_diff(sysroot.repo, current.get_csum(), target), True,
+                  inactive=inactive)  # fmt: skip
 
 
 def find_in_history(repo: OSTree.Repo, tip: str, wanted: str) -> str | None:

@@ -13,9 +13,11 @@ from typing import Any
 
 from fedostree.engine import ostree as ot
 from fedostree.engine.commit import PKGLIST_KEY
+from fedostree.engine.derive import CLIENTLAYER_KEY, INACTIVE_KEY, LAYERED_KEY
 from fedostree.engine.ostree import Gio, GLib, OSTree
 from fedostree.engine.pkglist import PkgId, parse_pkglist
 from fedostree.errors import ConfigError, FedostreeError
+from fedostree.model.origin import Origin, origin_from_keyfile
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,11 @@ class DeploymentInfo:
     version: str | None
     timestamp: int
     packages: list[PkgId]
+    base_checksum: str | None  # the pulled commit, when packages are layered on it
+    requested: tuple[str, ...]  # packages the origin requests
+    requested_local: tuple[str, ...]  # local RPMs the origin requests (NEVRAs)
+    layered: tuple[str, ...]  # the NEVRAs layered on the base
+    inactive: tuple[str, ...]  # requests the base provides
     booted: bool
     default: bool
     pending: bool
@@ -45,7 +52,13 @@ class DeploymentInfo:
             "origin": self.refspec,
             "version": self.version,
             "timestamp": self.timestamp,
-            "packages": len(self.packages),
+            "base-checksum": self.base_checksum,
+            "requested-packages": list(self.requested),
+            "requested-local-packages": list(self.requested_local),
+            "packages": [r for r in self.requested if r not in self.inactive],
+            "layered-packages": list(self.layered),
+            "inactive-requests": list(self.inactive),
+            "package-count": len(self.packages),
             "booted": self.booted,
             "default": self.default,
             "pending": self.pending,
@@ -114,11 +127,28 @@ class Sysroot:
         return stateroots[0]
 
     def refspec_of(self, deployment: OSTree.Deployment) -> str | None:
-        origin = deployment.get_origin()
+        origin = self.origin_or_none(deployment)
+        return origin.refspec if origin is not None else None
+
+    def origin_or_none(self, deployment: OSTree.Deployment) -> Origin | None:
+        kf = deployment.get_origin()
         try:
-            return str(origin.get_string("origin", "refspec")) if origin is not None else None
-        except GLib.Error:
+            return origin_from_keyfile(kf, self._where(deployment)) if kf is not None else None
+        except ConfigError:
             return None
+
+    def origin_of(self, deployment: OSTree.Deployment) -> Origin:
+        """The deployment's origin; an error if it has none (deployed by other tools)."""
+        kf = deployment.get_origin()
+        if kf is None:
+            raise FedostreeError(f"{self._where(deployment)}: the deployment has no origin")
+        return origin_from_keyfile(kf, self._where(deployment))
+
+    def _where(self, deployment: OSTree.Deployment) -> str:
+        return f"{self.deployment_dir(deployment)}.origin"
+
+    def deployment_dir(self, deployment: OSTree.Deployment) -> Path:
+        return Path(self.sysroot.get_deployment_directory(deployment).get_path())
 
     def describe(self) -> list[DeploymentInfo]:
         deployments = self.deployments()
@@ -128,6 +158,10 @@ class Sysroot:
         out = []
         for i, d in enumerate(deployments):
             md = ot.commit_metadata(self.repo, d.get_csum())
+            origin = self.origin_or_none(d)
+            layered = md.get(LAYERED_KEY, [])
+            base = ot.commit_parent(self.repo, d.get_csum()) if md.get(CLIENTLAYER_KEY) else None
+            requested = origin.requested if origin else ()
             out.append(
                 DeploymentInfo(
                     index=i,
@@ -138,6 +172,13 @@ class Sysroot:
                     version=md.get("version"),
                     timestamp=ot.commit_timestamp(self.repo, d.get_csum()),
                     packages=parse_pkglist(md.get(PKGLIST_KEY)),
+                    base_checksum=base,
+                    requested=requested,
+                    requested_local=tuple(p.nevra for p in origin.requested_local)
+                    if origin
+                    else (),
+                    layered=tuple(layered),
+                    inactive=tuple(md.get(INACTIVE_KEY, requested if base is None else ())),
                     booted=booted is not None and d.equal(booted),
                     default=i == default_index,
                     pending=i == default_index and booted is not None and not d.equal(booted),
@@ -147,13 +188,15 @@ class Sysroot:
             )
         return out
 
-    def deploy(self, refspec: str, commit: str) -> OSTree.Deployment:
+    def deploy(self, origin: Origin | str, commit: str) -> OSTree.Deployment:
         """Deploy commit as the new default; keep one rollback and pinned ones; prune."""
         osname = self.osname()
         merge = self.sysroot.get_merge_deployment(osname)
-        origin = self.sysroot.origin_new_from_refspec(refspec)
+        if isinstance(origin, str):
+            origin = Origin(origin)
+        keyfile = origin.to_keyfile()
         try:
-            _, new = self.sysroot.deploy_tree(osname, commit, origin, merge, None, None)
+            _, new = self.sysroot.deploy_tree(osname, commit, keyfile, merge, None, None)
             flags = OSTree.SysrootSimpleWriteDeploymentFlags.NONE
             self.sysroot.simple_write_deployment(osname, new, merge, flags, None)
         except GLib.Error as e:

@@ -16,6 +16,7 @@ import solv
 
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import RepoMetadata
+from fedostree.engine.rpmfile import solv_image
 from fedostree.errors import FedostreeError, ResolveError
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,47 @@ def load_pool(repos: Sequence[RepoMetadata], arch: str) -> solv.Pool:
     pool.addfileprovides()
     pool.createwhatprovides()
     return pool
+
+
+INSTALLED = "@System"
+COMMANDLINE = "@commandline"
+
+
+def add_installed(pool: solv.Pool, header_blobs: Sequence[bytes]) -> solv.Repo:
+    """The tree's installed packages (their headers, from the rpmdb) as
+    the pool's installed repo, as dnf loads the rpmdb: what they provide satisfies
+    requests and dependencies. libsolv's own rpm parser reads each image (every
+    dependency and the file list); its rpmdb reader cannot be pointed at a tree."""
+    repo = pool.add_repo(INSTALLED)
+    for blob in header_blobs:
+        fd = os.memfd_create("rpm-header")
+        try:
+            os.write(fd, solv_image(blob))
+            if not repo.add_rpm(f"/proc/self/fd/{fd}", _ADD_FLAGS):
+                raise FedostreeError(
+                    f"the tree's rpmdb: a header libsolv cannot read: {pool.errstr}"
+                )
+        finally:
+            os.close(fd)
+    repo.internalize()
+    pool.installed = repo
+    return repo
+
+
+def add_local_rpms(pool: solv.Pool, paths: Sequence[Path]) -> dict[int, Path]:
+    """Local .rpm files as the `@commandline` repo (dnf's name); solvable id -> path."""
+    repo = pool.add_repo(COMMANDLINE)
+    out = {}
+    for path in paths:
+        s = repo.add_rpm(str(path), _ADD_FLAGS)
+        if s is None:
+            raise FedostreeError(f"{path}: not an RPM package ({pool.errstr})")
+        out[s.id] = path
+    repo.internalize()
+    return out
+
+
+_ADD_FLAGS = solv.Repo.REPO_REUSE_REPODATA | solv.Repo.REPO_NO_INTERNALIZE
 
 
 def load_repo(pool: solv.Pool, meta: RepoMetadata) -> solv.Repo:

@@ -89,6 +89,14 @@ def fetch_metadata(config: RepoConfig, cachedir: Path) -> RepoMetadata:
     return RepoMetadata(config, dest, revision)
 
 
+def cached_metadata(config: RepoConfig, cachedir: Path) -> RepoMetadata | None:
+    """The metadata fetched last time, without asking the repository (dnf's -C)."""
+    dest = cachedir / "repos" / _safe_name(config.id)
+    if not (dest / ".revision").is_file():
+        return None
+    return RepoMetadata(config, dest, (dest / ".revision").read_text())
+
+
 def fetch_revision(config: RepoConfig, cachedir: Path) -> str:
     """The repository's current revision (sha256 of repomd.xml), fetching repomd.xml alone."""
     staged = _download(config, cachedir, only_repomd=True)

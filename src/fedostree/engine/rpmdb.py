@@ -39,8 +39,10 @@ def _macros(**values: str) -> Iterator[None]:
             rpm.delMacro(name)
 
 
-def write_rpmdb(rootfs: Path, header_blobs: Sequence[bytes]) -> None:
-    """Record each package in rootfs/usr/share/rpm, as `rpm --justdb` would."""
+def write_rpmdb(rootfs: Path, header_blobs: Sequence[bytes], *, erase: Sequence[str] = ()) -> None:
+    """Record each package in rootfs/usr/share/rpm (and forget the NEVRAs in erase), as
+    `rpm --justdb` would. An existing database is added to; its files must be private
+    to rootfs (not hardlinks into a repository)."""
     (rootfs / DBPATH).mkdir(parents=True, exist_ok=True)
     with _macros(_dbpath="/" + DBPATH, _pkgverify_level="none", _db_backend="sqlite"):
         ts = rpm.TransactionSet(str(rootfs))
@@ -51,6 +53,10 @@ def write_rpmdb(rootfs: Path, header_blobs: Sequence[bytes]) -> None:
         for i, blob in enumerate(header_blobs):
             fds[i] = _memfd(blob)
             ts.addInstall(ts.hdrFromFdno(_rewound(fds[i])), i, "i")
+        erasing = set(erase)
+        for hdr in ts.dbMatch():
+            if hdr["nevra"] in erasing:
+                ts.addErase(hdr)
         problems = ts.run(lambda what, _a, _t, key, _d: _callback(what, key, fds), None)
         ts.closeDB()
         for fd in fds.values():
@@ -59,6 +65,20 @@ def write_rpmdb(rootfs: Path, header_blobs: Sequence[bytes]) -> None:
         raise FedostreeError(f"writing the rpmdb failed: {problems[0][0]}")
     for leftover in (".rpm.lock", "rpmdb.sqlite-shm", "rpmdb.sqlite-wal"):
         (rootfs / DBPATH / leftover).unlink(missing_ok=True)
+
+
+def read_header_blobs(rootfs: Path) -> list[bytes]:
+    """The headers of the packages rootfs's rpmdb lists, unloaded (rpmfile's
+    header_from_blob reads them back; rootfs must be writable: sqlite
+    may leave its -shm and -wal files, removed here)."""
+    with _macros(_dbpath="/" + DBPATH, _db_backend="sqlite"):
+        ts = rpm.TransactionSet(str(rootfs))
+        ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
+        blobs = [h.unload() for h in ts.dbMatch()]
+        ts.closeDB()
+    for leftover in (".rpm.lock", "rpmdb.sqlite-shm", "rpmdb.sqlite-wal"):
+        (rootfs / DBPATH / leftover).unlink(missing_ok=True)
+    return blobs
 
 
 def _callback(what: int, key: int, fds: dict[int, int]) -> int | None:

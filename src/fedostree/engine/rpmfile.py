@@ -4,6 +4,7 @@ and the scriptlets."""
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +56,33 @@ def read_header_blob(path: Path) -> bytes:
         os.close(fd)
 
 
+# A header-only RPM image as libsolv's rpm parser takes it: a lead, an empty signature
+# header (librpm would refuse that; libsolv does not), then the header itself.
+_LEAD = (
+    b"\xed\xab\xee\xdb\x03\x00"
+    + struct.pack(">hh", 0, 1)
+    + bytes(66)
+    + struct.pack(">hh", 1, 5)
+    + bytes(16)
+)
+_HEADER_MAGIC = b"\x8e\xad\xe8\x01\x00\x00\x00\x00"
+_EMPTY_SIGNATURE = _HEADER_MAGIC + struct.pack(">ii", 0, 0)
+
+
+def solv_image(blob: bytes) -> bytes:
+    """A header blob (either kind header_from_blob reads) as libsolv reads a package."""
+    if blob.startswith(_LEAD[:4]):
+        return blob
+    return _LEAD + _EMPTY_SIGNATURE + _HEADER_MAGIC + blob
+
+
 def header_from_blob(blob: bytes) -> rpm.hdr:
-    """Read back a header stored by read_header_blob."""
+    """Read back a header stored by read_header_blob, or one unloaded from an rpmdb."""
+    if not blob.startswith(_LEAD[:4]):
+        try:
+            return rpm.hdr(blob)
+        except rpm.error as e:
+            raise FedostreeError(f"<rpmdb header>: not a valid header: {e}") from e
     fd = os.memfd_create("rpm-header")
     try:
         os.write(fd, blob)
