@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -55,7 +56,5 @@ def run_erase(
             if p.is_symlink() or p.is_file():
                 p.unlink()
             elif p.is_dir():
-                try:
+                with contextlib.suppress(OSError):
                     p.rmdir()
-                except OSError:
-                    pass
