@@ -6,7 +6,11 @@ files and rpmdb, exit codes and messages."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -43,6 +47,8 @@ CLASH = Pkg("clash", conflicts=["hello"], files={"/usr/bin/clash": "x\n"})
 BROKEN = Pkg("broken", requires=["nothing-provides-this"], files={"/usr/bin/broken": "x\n"})
 FAILPOST = Pkg("failpost", files={"/usr/bin/failpost": "x\n"},
                scripts={"post": "echo 'cannot set up failpost' >&2\nexit 3"})  # fmt: skip
+SLOWPOST = Pkg("slowpost", files={"/usr/bin/slowpost": "x\n"},
+               scripts={"post": "touch /etc/slowpost-started\nsleep 60"})  # fmt: skip
 LOCALTOOL = Pkg("localtool", version="0.1", files={"/usr/bin/localtool": "local\n"})
 ARMTOOL = Pkg("armtool", arch="aarch64", files={"/usr/bin/armtool": "arm\n"})
 REPO_FILE = "[layer-repo]\nname=packages to layer\nbaseurl={url}\ngpgcheck=0\n"
@@ -53,7 +59,7 @@ def layer_rpms(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The packages to layer; newtool is the one the tree's next version gains."""
     root = tmp_path_factory.mktemp("layer-rpms")
     repo = root / "repo"
-    build_rpms([COWSAY, LIBCOW, COWSAY_DATA, FORTUNE, CLASH, BROKEN, FAILPOST, NEWTOOL],
+    build_rpms([COWSAY, LIBCOW, COWSAY_DATA, FORTUNE, CLASH, BROKEN, FAILPOST, SLOWPOST, NEWTOOL],
                repo, root / "work")  # fmt: skip
     createrepo(repo)
     build_rpms([LOCALTOOL, ARMTOOL], root / "local", root / "work")
@@ -223,6 +229,21 @@ def test_uninstall_refuses_a_base_package(layerable: Path) -> None:
     assert snapshot(layerable) == before
 
 
+def test_cleanup_drops_cached_packages_no_deployment_layers(layerable: Path) -> None:
+    repo = layerable / "ostree/repo"
+    assert install(layerable, "cowsay").exit_code == 0
+    cached = [r for r in ostree(repo, "refs").split() if r.startswith("rpmostree/pkg/")]
+    assert sorted(r.split("/")[2] for r in cached) == ["cowsay", "cowsay-data", "libcow"]
+    assert client(layerable, "uninstall", "--all").exit_code == 0
+    assert client(layerable, "cleanup", "-b").exit_code == 0
+    # the rollback deployment still layers them: kept
+    assert len([r for r in ostree(repo, "refs").split() if r.startswith("rpmostree/pkg/")]) == 3
+    assert client(layerable, "cleanup", "-r").exit_code == 0
+    assert [r for r in ostree(repo, "refs").split() if r.startswith("rpmostree/pkg/")] == []
+    fsck_repo = subprocess.run(["ostree", "fsck", "--repo", str(repo)], capture_output=True)
+    assert fsck_repo.returncode == 0, fsck_repo.stderr
+
+
 def test_rollback_after_install(layerable: Path) -> None:
     base = default(layerable)["checksum"]
     assert install(layerable, "cowsay").exit_code == 0
@@ -313,3 +334,30 @@ def test_status_json_keys(layerable: Path) -> None:
     r = client(layerable, "status", "--json")
     d = json.loads(r.stdout)["deployments"][0]
     assert {"base-checksum", "requested-packages", "requested-local-packages", "packages"} <= set(d)
+
+
+def test_a_killed_install_deploys_nothing_and_the_next_one_works(layerable: Path) -> None:
+    """SIGKILL to the whole process group while a %post runs (the tree is half built):
+    deployments, boot entries and the repository are as before; the next run cleans up."""
+    before = snapshot(layerable)
+    argv = [sys.executable, "-m", "fedostree", "install", "--sysroot", str(layerable), "slowpost"]
+    proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    tmp = layerable / "ostree/repo/tmp"
+    deadline = time.monotonic() + 60
+    started = ("fedostree-layer-*/rootfs/usr/etc/slowpost-started",
+               "fedostree-layer-*/rootfs/etc/slowpost-started")  # fmt: skip
+    while not [p for pattern in started for p in tmp.glob(pattern)]:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the %post never started"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert snapshot(layerable) == before
+    r = install(layerable, "fortune")
+    assert r.exit_code == 0, r.stderr
+    assert list(tmp.glob("fedostree-layer-*")) == []
+    assert default(layerable)["requested-packages"] == ["fortune"]
+    fsck = subprocess.run(["ostree", "fsck", "--repo", str(layerable / "ostree/repo")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert fsck.returncode == 0, fsck.stderr

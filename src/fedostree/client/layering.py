@@ -243,10 +243,20 @@ def _evr(hdr: object) -> str:
     return f"{epoch}:" * bool(epoch) + f"{h['version']}-{h['release']}"  # type: ignore[index]
 
 
+WORK_PREFIX = "fedostree-layer-"
+
+
+def remove_stale_work(tmp: Path) -> None:
+    """What a killed run left: the caller holds the sysroot lock, so none is in use."""
+    for stale in tmp.glob(f"{WORK_PREFIX}*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def _derive(sysroot: Sysroot, tx: Transaction) -> str:
     """The derived tree, built beside the repository (same filesystem: hardlinks)."""
     tmp = sysroot.path / "ostree/repo/tmp"
-    work = Path(tempfile.mkdtemp(prefix="fedostree-layer-", dir=tmp))
+    remove_stale_work(tmp)
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=tmp))
     try:
         return derive_tree(sysroot.repo, tx, work)
     finally:

@@ -15,6 +15,7 @@ from fedostree.engine import ostree as ot
 from fedostree.engine.commit import PKGLIST_KEY
 from fedostree.engine.derive import CLIENTLAYER_KEY, INACTIVE_KEY, LAYERED_KEY
 from fedostree.engine.ostree import Gio, GLib, OSTree
+from fedostree.engine.pkgcache import cached_refs
 from fedostree.engine.pkglist import PkgId, parse_pkglist
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.origin import Origin, origin_from_keyfile
@@ -248,8 +249,30 @@ class Sysroot:
             self.sysroot.write_deployments(
                 [d for i, d in enumerate(deployments) if i not in drop], None
             )
+        self.sysroot.load(None)
+        self.drop_unused_packages()
         self.sysroot.cleanup(None)
         return [deployments[i] for i in sorted(drop)]
+
+    def drop_unused_packages(self) -> list[str]:
+        """Delete the package cache refs (rpmostree/pkg/...) of packages no deployment
+        layers, so the prune that follows frees them; returns their NEVRAs."""
+        used = {
+            str(n)
+            for d in self.deployments()
+            for n in ot.commit_metadata(self.repo, d.get_csum()).get(LAYERED_KEY, [])
+        }
+        dropped = []
+        with ot.transaction(self.repo):
+            for ref in cached_refs(self.repo):
+                commit = ot.resolve_rev(self.repo, ref)
+                nevra = (
+                    ot.commit_metadata(self.repo, commit).get("rpmostree.nevra") if commit else None
+                )
+                if nevra not in used:
+                    ot.set_ref(self.repo, ref, None)
+                    dropped.append(str(nevra))
+        return dropped
 
 
 def _rollback_index(
