@@ -3,8 +3,11 @@ seventh, deliberately broken tree that fails its tests and stays unpublished (sl
 
 from __future__ import annotations
 
+import configparser
 import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +30,9 @@ TREES = [
     "workstation/gnome-development-and-virt",
 ]
 BROKEN = PREFIX + "experimental/broken-app"
+REPO_FILE = "/usr/etc/yum.repos.d/fedostree-sample.repo"  # /etc is /usr/etc in a commit
+LAYERABLE = {"sample-editor", "libsample-widgets", "sample-editor-data"}
+TRIGGER_OWNERS = {"glibc", "hicolor-icon-theme", "glib2"}
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +55,11 @@ def composed(tmp_path_factory: pytest.TempPathFactory, sample_repo: Path) -> dic
     }
 
 
+def packages(repo: Path, ref: str) -> set[str]:
+    listing = ostree(repo, "show", "--print-metadata-key=rpmostree.rpmdb.pkglist", ref)
+    return {item.split("'")[1] for item in listing.split("), (")}
+
+
 def checkout(repo: Path, ref: str, dest: Path) -> Path:
     subprocess.run(["ostree", f"--repo={repo}", "checkout", ref, str(dest)], check=True)
     return dest
@@ -66,13 +77,7 @@ def test_six_refs_in_one_archive_repo(composed: dict) -> None:
 
 def test_trees_share_content(composed: dict) -> None:
     """Bigger trees contain the smaller ones' packages; the repo stores shared files once."""
-    repo = composed["repo"]
-    pkgs = {}
-    for tree in TREES:
-        listing = ostree(
-            repo, "show", "--print-metadata-key=rpmostree.rpmdb.pkglist", PREFIX + tree
-        )
-        pkgs[tree] = {item.split("'")[1] for item in listing.split("), (")}
+    pkgs = {tree: packages(composed["repo"], PREFIX + tree) for tree in TREES}
     assert pkgs["base/minimal"] < pkgs["server/docker-io"]
     assert pkgs["workstation/gnome-core"] < pkgs["workstation/gnome-default"]
     assert pkgs["workstation/gnome-default"] < pkgs["workstation/gnome-development-and-virt"]
@@ -124,6 +129,44 @@ def test_stock_ostree_admin_deploy_accepts_the_tree(composed: dict, sysroot: Pat
     assert entry["linux"].endswith("/vmlinuz-3.11.10-301.fc20.x86_64")
     assert entry["initrd"].endswith("/initramfs-3.11.10-301.fc20.x86_64.img")
     assert "ostree=/ostree/boot.1/fedostree/" in entry["options"]
+
+
+def test_trees_ship_the_repo_file_but_not_the_layerable_editor(composed: dict) -> None:
+    """What `fedostree install sample-editor` needs: the .repo file in every tree, the
+    editor and its dependencies in none, the triggers' owners in the GNOME trees."""
+    for tree in TREES:
+        text = ostree(composed["repo"], "cat", PREFIX + tree, REPO_FILE)
+        assert "baseurl=http://127.0.0.1:8080/rpms/" in text, tree
+        pkgs = packages(composed["repo"], PREFIX + tree)
+        assert not LAYERABLE & pkgs, tree
+        assert "glibc" in pkgs, tree
+        if tree.startswith("workstation/"):
+            assert pkgs >= TRIGGER_OWNERS, tree
+
+
+def test_repo_file_leads_to_the_served_rpm_repository(
+    composed: dict, sample_repo: Path, tmp_path: Path
+) -> None:
+    """`fedostree serve --rpm-repo` beside the trees: the tree's baseurl, on the port the
+    server got, fetches the sample repository's metadata."""
+    co = checkout(composed["repo"], PREFIX + "base/minimal", tmp_path / "co")
+    parser = configparser.ConfigParser()
+    parser.read(co / REPO_FILE.lstrip("/"))
+    baseurl = parser["fedostree-sample"]["baseurl"]
+    argv = [sys.executable, "-u", "-m", "fedostree", "serve", "--repo", str(composed["repo"]),
+            "--port", "0", "--rpm-repo", str(sample_repo)]  # fmt: skip
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().split(" on ")[1].strip()
+        served = baseurl.replace("http://127.0.0.1:8080/", url)
+        with urllib.request.urlopen(served + "repodata/repomd.xml") as response:
+            assert response.read() == (sample_repo / "repodata/repomd.xml").read_bytes()
+        with urllib.request.urlopen(url + "summary") as response:  # the OSTree repository
+            assert response.read() == (composed["repo"] / "summary").read_bytes()
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def test_broken_tree_failed_its_checks(composed: dict) -> None:

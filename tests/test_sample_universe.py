@@ -18,8 +18,23 @@ import solv
 from fedostree.errors import CommandError, ConfigError, FedostreeError
 from fedostree.sample.comps import COMPS_EXTRACT
 from fedostree.sample.plan import PlannedFile, PlannedPackage, check_paths
-from fedostree.sample.universe import build_sample_repo, run_command
+from fedostree.sample.universe import CONTENT_TAG, build_sample_repo, is_current, run_command
 from tests.support.data import DATA
+from tests.support.sample import (
+    BASE,
+    TREES,
+    bwrap_works,
+    comps_members,
+    expand,
+    file_table,
+    load_comps,
+    load_pool,
+    repomd_locations,
+    resolve,
+    rpm_list,
+    rpm_path,
+    rpm_query,
+)
 
 F20 = DATA / "fedora-20"
 F20_COMPS = F20 / "comps-f20.xml.in"
@@ -28,66 +43,10 @@ GROUPS = [
     "core", "standard", "freeipa-server", "gnome-desktop", "firefox", "gnome-games",
     "libreoffice", "virtualization", "development-tools",
 ]  # fmt: skip
-BASE = ["kernel", "ostree", "fedora-release", "lvm2", "btrfs-progs", "e2fsprogs", "xfsprogs"]
-GNOME = ["core", "standard", "gnome-desktop"]
-TREES = {
-    "base/minimal": ["@core"],
-    "server/docker-io": ["@core", "@standard", "docker-io"],
-    "server/freeipa-server": ["@core", "@standard", "@freeipa-server"],
-    "workstation/gnome-core": [f"@{g}" for g in GNOME],
-    "workstation/gnome-default": [f"@{g}" for g in [*GNOME, "firefox", "gnome-games", "libreoffice"]],
-    "workstation/gnome-development-and-virt": [
-        f"@{g}" for g in [*GNOME, "firefox", "gnome-games", "libreoffice", "virtualization",
-                          "development-tools"]
-    ],
-}  # fmt: skip
 KVER = "3.11.10-301.fc20.x86_64"
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def repomd_locations(repo: Path) -> dict[str, Path]:
-    ns = {"r": "http://linux.duke.edu/metadata/repo"}
-    root = ET.parse(repo / "repodata" / "repomd.xml").getroot()
-    hrefs = {data.get("type"): data.find("r:location", ns) for data in root.findall("r:data", ns)}
-    return {
-        kind: repo / str(loc.get("href")) for kind, loc in hrefs.items() if kind and loc is not None
-    }
-
-
-def rpm_path(repo: Path, name: str) -> Path:
-    """The RPM of that name (files are named NAME-VERSION-RELEASE.ARCH.rpm)."""
-    rpms = (repo / "Packages").glob(f"{name}-*.rpm")
-    (found,) = [rpm for rpm in rpms if rpm.name.rsplit("-", 2)[0] == name]
-    return found
-
-
-def rpm_query(rpm: Path, fmt: str) -> str:
-    return subprocess.run(
-        ["rpm", "-qp", "--qf", fmt, str(rpm)], capture_output=True, text=True, check=True
-    ).stdout
-
-
-def rpm_list(rpm: Path, *options: str) -> list[str]:
-    out = subprocess.run(
-        ["rpm", "-qp", *options, str(rpm)], capture_output=True, text=True, check=True
-    )
-    return out.stdout.splitlines()
-
-
-def file_table(rpm: Path) -> dict[str, tuple[str, str, str, str, str]]:
-    """path -> (mode, user, group, flags, link target)"""
-    tags = ("FILENAMES", "FILEMODES:perms", "FILEUSERNAME", "FILEGROUPNAME", "FILEFLAGS:fflags")
-    fmt = "[" + "".join(f"%{{{tag}}}\t" for tag in tags) + "%{FILELINKTOS}\n]"
-    rows = [line.split("\t") for line in rpm_query(rpm, fmt).splitlines()]
-    return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in rows}
-
-
-def comps_members(comps: libcomps.Comps, gid: str) -> dict[str, str]:
-    kinds = {libcomps.PACKAGE_TYPE_MANDATORY: "mandatory", libcomps.PACKAGE_TYPE_DEFAULT: "default"}
-    (group,) = [g for g in comps.groups if g.id == gid]
-    return {p.name: kinds.get(p.type, "other") for p in group.packages}
 
 
 def f20_groups(path: Path) -> dict[str, dict]:
@@ -119,43 +78,14 @@ def sha256s(root: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def comps(sample_repo: Path) -> libcomps.Comps:
-    parsed = libcomps.Comps()
-    parsed.fromxml_f(str(repomd_locations(sample_repo)["group"]))
-    return parsed
+    return load_comps(sample_repo)
 
 
 @pytest.fixture(scope="module")
 def pool(sample_repo: Path) -> Iterator[solv.Pool]:
-    pool = solv.Pool()
-    pool.setdisttype(solv.Pool.DISTTYPE_RPM)
-    pool.setarch("x86_64")
-    repo = pool.add_repo("sample")
-    primary = solv.xfopen(str(repomd_locations(sample_repo)["primary"]))
-    repo.add_rpmmd(primary, None)
-    primary.close()
-    pool.addfileprovides()
-    pool.createwhatprovides()
+    pool = load_pool(sample_repo)
     yield pool
     pool.free()
-
-
-def resolve(pool: solv.Pool, names: list[str]) -> set[str]:
-    jobs = []
-    for name in names:
-        selection = pool.select(name, solv.Selection.SELECTION_NAME)
-        assert not selection.isempty(), f"{name} is not in the repository"
-        jobs += selection.jobs(solv.Job.SOLVER_INSTALL)
-    solver = pool.Solver()
-    problems = solver.solve(jobs)
-    assert not problems, [str(p) for p in problems]
-    return {s.name for s in solver.transaction().newsolvables()}
-
-
-def expand(comps: libcomps.Comps, items: list[str]) -> list[str]:
-    names = list(BASE)
-    for item in items:
-        names += list(comps_members(comps, item[1:])) if item.startswith("@") else [item]
-    return names
 
 
 # --- the repository and its groups ----------------------------------------------------------
@@ -399,13 +329,6 @@ def test_packages_share_identical_license_files(sample_repo: Path) -> None:
 # --- a tree extracted from the repository ---------------------------------------------------
 
 
-def bwrap_works() -> str | None:
-    if shutil.which("bwrap") is None:
-        return "bwrap is not installed"
-    probe = subprocess.run(["bwrap", "--bind", "/", "/", "true"], capture_output=True, text=True)
-    return None if probe.returncode == 0 else f"bwrap does not work here: {probe.stderr.strip()}"
-
-
 def test_extracted_minimal_tree_runs_shell_scripts_and_scriptlets(
     sample_repo: Path, comps: libcomps.Comps, pool: solv.Pool, tmp_path: Path
 ) -> None:
@@ -438,6 +361,16 @@ def test_extracted_minimal_tree_runs_shell_scripts_and_scriptlets(
 
 
 # --- builds ---------------------------------------------------------------------------------
+
+
+def test_repository_records_its_generator_version(sample_repo: Path, tmp_path: Path) -> None:
+    """The demo and the benchmark rebuild a repository that an older generator built."""
+    assert is_current(sample_repo)
+    old = tmp_path / "old"
+    shutil.copytree(sample_repo, old)
+    repomd = old / "repodata" / "repomd.xml"
+    repomd.write_text(repomd.read_text().replace(CONTENT_TAG, "fedostree-sample-v1"))
+    assert not is_current(old) and not is_current(tmp_path / "missing")
 
 
 def test_version_override_changes_only_that_package(sample_repo: Path, tmp_path: Path) -> None:

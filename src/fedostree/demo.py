@@ -20,6 +20,7 @@ from rich.table import Table
 
 from fedostree.engine import ostree as ot
 from fedostree.engine.commit import PKGLIST_KEY
+from fedostree.sample.universe import is_current
 from fedostree.server.candidates import candidate_commit, published_refs
 from fedostree.server.results import load_results
 
@@ -27,6 +28,7 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 SAMPLE_REPO_ID = "fedostree-sample"
 PREFIX = "fedostree/20/x86_64/"
 BROKEN = PREFIX + "experimental/broken-app"
+SERVE_PORT = 8080  # the sample trees' fedostree-sample.repo names it (sample/catalog.py)
 
 
 def step(title: str) -> None:
@@ -64,8 +66,9 @@ def ensure_signing_key(home: Path) -> tuple[str, Path]:
 
 
 def ensure_sample_repo(dest: Path) -> None:
-    """Build the sample universe once; it is deterministic, so a rebuild changes nothing."""
-    if (dest / "repodata" / "repomd.xml").exists():
+    """Build the sample universe once (again when the generator changed); it is
+    deterministic, so a rebuild changes nothing."""
+    if is_current(dest):
         console.print(f"sample repository already built in {dest}")
         return
     fedostree("sample-repo", dest)
@@ -143,16 +146,21 @@ def reset_sysroot(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def serving(repo: Path) -> Iterator[str]:
-    """`fedostree serve` on a free port of 127.0.0.1, stopped at the end."""
-    argv = [sys.executable, "-u", "-m", "fedostree", "serve", "--repo", str(repo), "--port", "0"]
+def serving(repo: Path, rpm_repo: Path) -> Iterator[str]:
+    """`fedostree serve` on 127.0.0.1:8080, the sample rpm-md repository under /rpms/
+    (where the trees' fedostree-sample.repo points), stopped at the end."""
+    argv = [sys.executable, "-u", "-m", "fedostree", "serve", "--repo", str(repo),
+            "--port", str(SERVE_PORT), "--rpm-repo", str(rpm_repo)]  # fmt: skip
     console.print(f"$ fedostree {shlex.join(argv[4:])} &", style="cyan")
     server = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         line = server.stdout.readline()
+        if " on " not in line:  # it could not listen: its message is on stderr
+            sys.exit(server.wait() or 1)
         console.print(line.rstrip())
         console.print(server.stdout.readline().rstrip(), style="bold")  # the status page
+        console.print(server.stdout.readline().rstrip())  # the rpm-md repository
         yield line.split(" on ")[1].strip()
     finally:
         server.terminate()
@@ -165,7 +173,7 @@ def client_story(demo: Path, autobuild: tuple[str | Path, ...], public_key: Path
     root = ("--sysroot", sysroot)
     sample = demo / "sample-repo"
     reset_sysroot(sysroot)
-    with serving(demo / "repo") as url:
+    with serving(demo / "repo", sample) as url:
         step("5. A client machine: a fresh sysroot that deploys base/minimal from the server")
         fedostree("admin", "init", *root, "--os", "fedostree")
         fedostree("remote", "add", *root, "--gpg-import", public_key, "demo", url)
@@ -213,7 +221,8 @@ def main() -> None:
     client_story(demo, autobuild, public_key)
     console.print(
         f"Inspect it: ostree --repo={demo / 'repo'} refs; ostree admin status --sysroot={demo / 'sysroot'}; "
-        f"fedostree serve --repo {demo / 'repo'} and open http://127.0.0.1:8080/status/"
+        f"fedostree serve --repo {demo / 'repo'} --rpm-repo {demo / 'sample-repo'} and open "
+        "http://127.0.0.1:8080/status/"
     )
 
 

@@ -7,7 +7,7 @@ import importlib.resources
 import json
 from pathlib import Path
 
-from fedostree.sample.universe import build_sample_repo
+from fedostree.sample.universe import build_sample_repo, is_current
 
 RELEASEVER = "20"
 TINY_TREE = ["filesystem", "setup", "fedora-release"]
@@ -30,8 +30,9 @@ TREES: dict[str, list[str]] = _load_trees()
 
 
 def build_universe(cache_root: Path, *, scale: float, source: Path | None = None) -> Path:
-    """The sample rpm-md repository, built once under cache_root (scale does not apply)."""
+    """The sample rpm-md repository, built once under cache_root (and again when its
+    generator changed; scale does not apply)."""
     dest = Path(cache_root) / "sample-universe"
-    if not (dest / "repodata" / "repomd.xml").is_file():
+    if not is_current(dest):
         build_sample_repo(dest)
     return dest

@@ -301,16 +301,21 @@ def db_diff(sysroot: Path, from_rev: str | None, to_rev: str | None, as_json: bo
 @click.option("--port", type=int, default=8080, show_default=True)
 @click.option("--remote-name", default="fedostree", show_default=True,
               help="The remote name the status page's commands use.")  # fmt: skip
-def serve(repo: Path, bind: str, port: int, remote_name: str) -> None:
+@click.option("--rpm-repo", type=_path, metavar="DIR",
+              help="Also serve this rpm-md repository under /rpms/, for clients to layer "
+              "packages from (the sample trees' fedostree-sample.repo points there).")  # fmt: skip
+def serve(repo: Path, bind: str, port: int, remote_name: str, rpm_repo: Path | None) -> None:
     """Serve REPO over HTTP for clients (and the stock ostree CLI) to pull from, with a
     status page of its trees at /status/."""
-    from fedostree.server.serve import make_server
+    from fedostree.server.serve import RPMS_PATH, make_server
 
-    server = make_server(repo, bind, port, remote_name)
+    server = make_server(repo, bind, port, remote_name, rpm_repo)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly under systemd too
     url = f"http://{bind}:{server.server_address[1]}/"
     click.echo(f"Serving {repo} on {url}")
     click.echo(f"Status page: {url}status/")
+    if rpm_repo is not None:
+        click.echo(f"RPM repository {rpm_repo}: {url}{RPMS_PATH.lstrip('/')}")
     try:
         server.serve_forever()
     finally:

@@ -8,6 +8,7 @@ group lists but that members pull in (glib2, mutter, 389-ds-base, busybox, ...).
 from __future__ import annotations
 
 from fedostree.sample.shapes import (
+    FileSpec,
     Shape,
     SystemGroup,
     SystemUser,
@@ -15,6 +16,7 @@ from fedostree.sample.shapes import (
     commands,
     directory,
     host_copy,
+    rebuild_trigger,
     symlink,
     text_file,
 )
@@ -66,6 +68,40 @@ COMMAND_BODIES = {
     "/usr/bin/gio-querymodules-64": (
         'mkdir -p "$1" && echo "# GIO module cache (fedostree sample)" > "$1/giomodule.cache"\n'
     ),
+    # Stand-ins for the cache builders that the file triggers below run: each writes a
+    # sorted text list where the real tool writes a binary cache. Shell builtins only.
+    "/usr/bin/gtk-update-icon-cache": """\
+# Stands in for gtk-update-icon-cache: THEMEDIR/icon-theme.cache becomes the sorted list
+# of the theme's icons (SIZE/CONTEXT/FILE) instead of GTK's binary cache.
+theme=
+for arg; do theme=$arg; done  # the last argument; options such as --force are ignored
+if [ -z "$theme" ] || [ ! -d "$theme" ]; then
+    echo "gtk-update-icon-cache: not a theme directory: '$theme'" >&2
+    exit 1
+fi
+{
+    echo "# icon-theme.cache of $theme (fedostree sample)"
+    for icon in "$theme"/*/*/*; do
+        if [ -f "$icon" ]; then echo "${icon#"$theme"/}"; fi
+    done
+} > "$theme/icon-theme.cache"
+""",
+    "/usr/bin/glib-compile-schemas": """\
+# Stands in for glib-compile-schemas: DIR/gschemas.compiled becomes the sorted list of the
+# ids of the schemas (DIR/ID.gschema.xml) instead of GLib's binary GVariant database.
+dir=
+for arg; do dir=$arg; done  # the last argument; options such as --strict are ignored
+if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+    echo "glib-compile-schemas: not a schema directory: '$dir'" >&2
+    exit 1
+fi
+{
+    echo "# gschemas.compiled of $dir (fedostree sample)"
+    for schema in "$dir"/*.gschema.xml; do
+        if [ -f "$schema" ]; then name=${schema##*/}; echo "${name%.gschema.xml}"; fi
+    done
+} > "$dir/gschemas.compiled"
+""",
 }
 
 OS_RELEASE = """\
@@ -128,12 +164,70 @@ WORDS = (
     "version",
 )  # fmt: skip
 
+# The rpm-md repository that the sample trees layer packages from (`fedostree install`):
+# `fedostree serve --rpm-repo DIR` serves DIR there, beside the OSTree repository, and
+# `make demo` serves the sample repository so.
+SAMPLE_REPO_URL = "http://127.0.0.1:8080/rpms/"
+SAMPLE_REPO_FILE = f"""\
+# The fedostree sample universe, to layer packages from: `fedostree serve --rpm-repo DIR`
+# serves it here, beside the OSTree repository (as `make demo` does).
+[fedostree-sample]
+name=fedostree sample universe (Fedora 20)
+baseurl={SAMPLE_REPO_URL}
+enabled=1
+gpgcheck=0
+"""
+
+HICOLOR = "/usr/share/icons/hicolor"
+SCHEMAS = "/usr/share/glib-2.0/schemas"
+HICOLOR_INDEX = """\
+[Icon Theme]
+Name=Hicolor
+Comment=Fallback icon theme
+Hidden=true
+Directories=48x48/apps,scalable/apps
+
+[48x48/apps]
+Size=48
+Context=Applications
+Type=Threshold
+
+[scalable/apps]
+MinSize=1
+Size=128
+MaxSize=256
+Context=Applications
+Type=Scalable
+"""
+
 SHADOW = "".join(f"{line.split(':')[0]}:*:16057:0:99999:7:::\n" for line in PASSWD.splitlines())
 GSHADOW = "".join(f"{line.split(':')[0]}:::\n" for line in GROUP.splitlines())
 
 
 def _libs(*sonames: str) -> tuple[str, ...]:
     return sonames
+
+
+def icon(name: str) -> FileSpec:
+    """An application's scalable icon in the hicolor theme (hicolor-icon-theme's trigger
+    rebuilds the theme's cache when one comes or goes)."""
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48">'
+        f'<title>{name}</title><rect width="48" height="48" rx="8" fill="#3c6eb4"/></svg>\n'
+    )
+    return text_file(f"{HICOLOR}/scalable/apps/{name}.svg", svg)
+
+
+def schema(schema_id: str, key: str, kind: str, default: str) -> FileSpec:
+    """A GSettings schema with one key (glib2's trigger compiles the schemas)."""
+    path = "/" + schema_id.lower().replace(".", "/") + "/"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<schemalist>\n'
+        f'  <schema id="{schema_id}" path="{path}">\n'
+        f'    <key name="{key}" type="{kind}">\n      <default>{default}</default>\n    </key>\n'
+        "  </schema>\n</schemalist>\n"
+    )
+    return text_file(f"{SCHEMAS}/{schema_id}.gschema.xml", xml)
 
 
 def _so(soname: str) -> str:
@@ -196,6 +290,8 @@ CATALOG: dict[str, Shape] = {
             symlink("/etc/system-release", "fedora-release"),
             text_file("/etc/issue",
                       "Fedora release 20 (Heisenbug)\nKernel \\r on an \\m (\\l)\n\n"),
+            directory("/etc/yum.repos.d"),
+            text_file("/etc/yum.repos.d/fedostree-sample.repo", SAMPLE_REPO_FILE),
         ),
     ),
     "fedora-logos": Shape(
@@ -234,6 +330,9 @@ CATALOG: dict[str, Shape] = {
                       "hosts: files dns\n"),
             directory("/usr/lib64/gconv"),
         ),
+        # The real ldconfig (Debian's static one) rebuilds /etc/ld.so.cache after any
+        # transaction that adds or removes libraries.
+        file_triggers=rebuild_trigger("/usr/lib64", "/sbin/ldconfig\n"),
     ),
     "glibc-common": Shape(
         "2.18", "11.fc20", "Common binaries and locale data for glibc", "LGPLv2+", kind="plain",
@@ -269,8 +368,10 @@ CATALOG: dict[str, Shape] = {
         requires=(_so("libselinux.so.1"), _so("libpcre.so.1"), _so("libz.so.1"), "coreutils"),
         libraries=_libs("libglib-2.0.so.0", "libgio-2.0.so.0", "libgobject-2.0.so.0"),
         files=(command("/usr/bin/gio-querymodules-64"), directory("/usr/lib64/gio"),
-               directory("/usr/lib64/gio/modules")),
+               directory("/usr/lib64/gio/modules"), command("/usr/bin/glib-compile-schemas"),
+               directory("/usr/share/glib-2.0"), directory(SCHEMAS)),
         posttrans="/usr/bin/gio-querymodules-64 /usr/lib64/gio/modules || :\n",
+        file_triggers=rebuild_trigger(SCHEMAS, f"/usr/bin/glib-compile-schemas {SCHEMAS}\n"),
     ),
     "libselinux": Shape("2.2.1", "6.fc20", "SELinux library", "Public Domain", kind="plain",
                         requires=(_so("libpcre.so.1"), _so("libsepol.so.1")),
@@ -393,7 +494,19 @@ CATALOG: dict[str, Shape] = {
     "gdk-pixbuf2": Shape("2.30.1", "1.fc20", kind="plain", license="LGPLv2+",
                          requires=("glib2 >= 2.37.6", _so("libpng15.so.15")),
                          libraries=_libs("libgdk_pixbuf-2.0.so.0")),
-    "hicolor-icon-theme": Shape("0.12", "7.fc20", kind="data"),
+    "hicolor-icon-theme": Shape(
+        "0.12", "7.fc20", "Basic requirement for icon themes", kind="plain", noarch=True,
+        files=(directory("/usr/share/icons"), directory(HICOLOR),
+               text_file(f"{HICOLOR}/index.theme", HICOLOR_INDEX),
+               directory(f"{HICOLOR}/48x48"), directory(f"{HICOLOR}/48x48/apps"),
+               directory(f"{HICOLOR}/scalable"), directory(f"{HICOLOR}/scalable/apps")),
+        # gtk3 ships the cache builder: without it, there is no cache to rebuild.
+        file_triggers=rebuild_trigger(
+            HICOLOR,
+            "if [ -x /usr/bin/gtk-update-icon-cache ]; then\n"
+            f"    /usr/bin/gtk-update-icon-cache --force {HICOLOR}\nfi\n",
+        ),
+    ),
     "gtk3": Shape(
         "3.10.6", "1.fc20", "The GIMP ToolKit (GTK+), a library for creating GUIs", "LGPLv2+",
         kind="plain",
@@ -401,10 +514,14 @@ CATALOG: dict[str, Shape] = {
                   "gdk-pixbuf2 >= 2.27.1", "hicolor-icon-theme", "at-spi2-atk",
                   "gsettings-desktop-schemas"),
         libraries=_libs("libgtk-3.so.0", "libgdk-3.so.0"),
-        files=(command("/usr/bin/gtk-query-immodules-3.0-64"), directory("/etc/gtk-3.0")),
+        files=(command("/usr/bin/gtk-query-immodules-3.0-64"), directory("/etc/gtk-3.0"),
+               command("/usr/bin/gtk-update-icon-cache"),
+               schema("org.gtk.Settings.FileChooser", "show-hidden", "b", "false")),
     ),
-    "gsettings-desktop-schemas": Shape("3.10.1", "1.fc20", kind="data", license="LGPLv2+",
-                                       requires=("glib2 >= 2.31.0",)),
+    "gsettings-desktop-schemas": Shape(
+        "3.10.1", "1.fc20", kind="data", license="LGPLv2+", requires=("glib2 >= 2.31.0",),
+        files=(schema("org.gnome.desktop.interface", "gtk-theme", "s", "'Adwaita'"),),
+    ),
     "json-glib": Shape("0.16.2", "1.fc20", kind="plain", license="LGPLv2+",
                        requires=("glib2",), libraries=_libs("libjson-glib-1.0.so.0")),
     "libdrm": Shape("2.4.49", "1.fc20", kind="plain", license="MIT",
@@ -1203,7 +1320,10 @@ CATALOG: dict[str, Shape] = {
                              libraries=_libs("libaccountsservice.so.0"),
                              units=("accounts-daemon.service",)),
     "nautilus": Shape("3.10.1", "1.fc20", requires=("nautilus-extensions = {evr}", "gvfs",
-                                                    "gsettings-desktop-schemas", "tracker")),
+                                                    "gsettings-desktop-schemas", "tracker"),
+                      files=(icon("nautilus"),
+                             schema("org.gnome.nautilus.preferences", "show-hidden-files", "b",
+                                    "false"))),
     "nautilus-extensions": Shape("3.10.1", "1.fc20", kind="plain", license="LGPLv2+",
                                  requires=("glib2",),
                                  libraries=_libs("libnautilus-extension.so.1")),
@@ -1356,7 +1476,10 @@ CATALOG: dict[str, Shape] = {
     "gnome-weather": Shape("3.10.1", "1.fc20", requires=("gjs",)),
     "gnome-contacts": Shape("3.10.1", "1.fc20", requires=("evolution-data-server",)),
     "gnome-initial-setup": Shape("0.12", "8.fc20", requires=("gdm", "gnome-online-accounts")),
-    "gnome-terminal": Shape("3.10.2", "1.fc20", requires=("vte3", "gsettings-desktop-schemas")),
+    "gnome-terminal": Shape("3.10.2", "1.fc20", requires=("vte3", "gsettings-desktop-schemas"),
+                            files=(icon("gnome-terminal"),
+                                   schema("org.gnome.Terminal.Legacy.Settings", "confirm-close",
+                                          "b", "true"))),
     "vte3": Shape("0.34.9", "1.fc20", kind="plain", license="LGPLv2+", requires=("gtk3",),
                   libraries=_libs("libvte2_90.so.9")),
     "yelp": Shape("3.10.1", "1.fc20", requires=("yelp-libs = {evr}", "yelp-xsl")),
@@ -1385,7 +1508,7 @@ CATALOG: dict[str, Shape] = {
         "26.0", "2.fc20", "Mozilla Firefox Web browser", "MPLv1.1 or GPLv2+ or LGPLv2+",
         requires=("nss >= 3.15.3", "nspr >= 4.10.2", "mozilla-filesystem", "gtk2",
                   "dbus-glib", "sqlite"),
-        provides=("webclient",),
+        provides=("webclient",), files=(icon("firefox"),),
     ),
     "mozilla-filesystem": Shape("1.9", "10.fc20", kind="plain", license="MPLv1.1",
                                 files=(directory("/usr/lib64/mozilla"),
@@ -1478,6 +1601,23 @@ CATALOG: dict[str, Shape] = {
     "patchutils": Shape("0.3.3", "2.fc20", requires=("patch",)),
     "patch": Shape("2.7.1", "6.fc20", license="GPLv3+"),
     "diffstat": Shape("1.57", "3.fc20", license="MIT"),
+    # --- layerable: in no tree; `fedostree install sample-editor` layers it with its two
+    # dependencies, whose library, icon and schema fire glibc's, hicolor-icon-theme's and
+    # glib2's file triggers ------------------------------------------------------------------
+    "sample-editor": Shape(
+        "3.10.0", "1.fc20", "A small GTK+ text editor to layer onto a fedostree tree",
+        requires=(_so("libsample-widgets-1.0.so.0"), "sample-editor-data = {evr}", "gtk3"),
+    ),
+    "sample-editor-data": Shape(
+        "3.10.0", "1.fc20", "The icon, settings schema and data of sample-editor", kind="data",
+        requires=("hicolor-icon-theme", "glib2"),
+        files=(icon("sample-editor"),
+               schema("org.fedostree.SampleEditor", "wrap-lines", "b", "true")),
+    ),
+    "libsample-widgets": Shape(
+        "1.2.0", "1.fc20", "Editor widgets for GTK+ 3", "LGPLv2+", kind="plain",
+        requires=("gtk3 >= 3.10",), libraries=_libs("libsample-widgets-1.0.so.0"),
+    ),
     # --- deliberately broken: its tree fails the build server's checks --------------------
     # The packager forgot the program its command links to (a dangling symlink in /usr).
     "brokenapp": Shape("0.1", "1.fc20", "An application whose package misses its program",

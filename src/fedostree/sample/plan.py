@@ -21,7 +21,9 @@ from fedostree.sample.comps import CompsGroup
 from fedostree.sample.shapes import FileSpec, Shape
 
 PlannedKind = Literal["file", "dir", "symlink", "host", "library"]
-Phase = Literal["pre", "post", "postun", "posttrans"]
+Phase = Literal[
+    "pre", "post", "postun", "posttrans", "transfiletriggerin", "transfiletriggerpostun"
+]
 
 VERSION_RE = re.compile(r"^[0-9A-Za-z._+~]+$")
 PATH_RE = re.compile(r"^(/[0-9A-Za-z._+@:-]+)+$")
@@ -50,6 +52,7 @@ class Scriptlet:
     phase: Phase
     body: str = ""  # run by /bin/sh
     program: str = ""  # or run this program (`-p`)
+    prefixes: tuple[str, ...] = ()  # a file trigger's path prefixes (`-- PREFIX...`)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,8 @@ def implied_requires(name: str, shape: Shape, files: Sequence[PlannedFile]) -> l
     binaries, systemd for units; `filesystem` when nothing else roots it."""
     implied = []
     has_scripts = any(f.kind == "file" and f.payload.startswith("#!") for f in files)
-    if (has_scripts or shape.post or shape.posttrans) and not owns(files, SHELL):
+    scriptlets = shape.post or shape.posttrans or shape.file_triggers
+    if (has_scripts or scriptlets) and not owns(files, SHELL):
         implied.append(SHELL)
     if shape.kind == "app" or shape.libraries:
         implied.append("glibc")
@@ -283,6 +287,8 @@ def plan_scriptlets(shape: Shape) -> Iterator[Scriptlet]:
         yield Scriptlet("post", shape.post)
     if shape.posttrans:
         yield Scriptlet("posttrans", shape.posttrans)
+    for trigger in shape.file_triggers:
+        yield Scriptlet(trigger.phase, trigger.body, prefixes=trigger.prefixes)
 
 
 def append_unless(name: str, line: str, path: str) -> str:

@@ -16,6 +16,9 @@ DEFAULT_RELEASE = "1.fc20"
 # plain: only what its `files` say. Every package also gets a README and a COPYING.
 Kind = Literal["app", "data", "plain"]
 FileKind = Literal["file", "dir", "symlink", "host", "command"]
+# rpm's transaction file triggers: run once after the transaction that installed (in) or
+# removed (postun) any file below one of their path prefixes, matched paths on stdin.
+TriggerPhase = Literal["transfiletriggerin", "transfiletriggerpostun"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,15 @@ class SystemUser:
 
 
 @dataclass(frozen=True)
+class FileTrigger:
+    """`%PHASE -- PREFIX...` with a /bin/sh body (busybox sh in the sample trees)."""
+
+    phase: TriggerPhase
+    prefixes: tuple[str, ...]
+    body: str
+
+
+@dataclass(frozen=True)
 class Shape:
     """A package as the catalog describes it; `{evr}` / `{evr:NAME}` in requires and
     provides stand for the planned epoch-less version-release of itself / of NAME."""
@@ -67,6 +79,7 @@ class Shape:
     users: tuple[SystemUser, ...] = ()  # created by %pre, each with a same-named group
     post: str = ""
     posttrans: str = ""
+    file_triggers: tuple[FileTrigger, ...] = ()
 
 
 def text_file(
@@ -93,3 +106,12 @@ def command(path: str, *, mode: int = 0o755, owner: str = "root:root") -> FileSp
 
 def commands(*paths: str) -> tuple[FileSpec, ...]:
     return tuple(command(path) for path in paths)
+
+
+def rebuild_trigger(prefix: str, body: str) -> tuple[FileTrigger, FileTrigger]:
+    """The pair a cache's owner declares: rebuild it after a transaction that added or
+    removed files below prefix (as Fedora's glibc, hicolor-icon-theme and glib2 do)."""
+    return (
+        FileTrigger("transfiletriggerin", (prefix,), body),
+        FileTrigger("transfiletriggerpostun", (prefix,), body),
+    )

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,6 +23,13 @@ from fedostree.sample.catalog import COREUTILS_APPLETS, SAMPLE_GROUPS
 from fedostree.sample.comps import load_categories, load_groups, render_comps
 from fedostree.sample.plan import PlannedFile, PlannedPackage, Scriptlet, plan_packages
 
+# Bump whenever the same inputs build a different repository: a repository built before is
+# then no longer current (`is_current`), and the demo and the benchmark rebuild theirs.
+# 2: file triggers (glibc, hicolor-icon-theme, glib2), icons and schemas, the layerable
+# sample-editor, fedora-release's /etc/yum.repos.d/fedostree-sample.repo.
+GENERATOR_VERSION = 2
+CONTENT_TAG = f"fedostree-sample-v{GENERATOR_VERSION}"  # in repomd.xml's <tags><content>
+REPOMD_NS = {"r": "http://linux.duke.edu/metadata/repo"}
 # 2013-12-17, the Fedora 20 release day: every build time and file mtime.
 SOURCE_DATE_EPOCH = 1387238400
 SPEC_NAME = "fedostree-sample"
@@ -58,6 +66,15 @@ def build_sample_repo(dest: Path, *, version_overrides: Mapping[str, str] | None
         run_createrepo(repo, comps)
         replace_dir(repo, dest)
     return dest
+
+
+def is_current(repo: Path) -> bool:
+    """Whether repo is a sample repository that this GENERATOR_VERSION built."""
+    try:
+        root = ET.parse(Path(repo) / "repodata" / "repomd.xml").getroot()
+    except (OSError, ET.ParseError):
+        return False
+    return CONTENT_TAG in (tag.text for tag in root.findall("r:tags/r:content", REPOMD_NS))
 
 
 @contextmanager
@@ -256,10 +273,11 @@ def render_preamble(package: PlannedPackage) -> Iterator[str]:
 
 
 def render_scriptlet(name: str, scriptlet: Scriptlet) -> Iterator[str]:
-    if scriptlet.program:
-        yield f"%{scriptlet.phase} -n {name} -p {scriptlet.program}"
-    else:
-        yield f"%{scriptlet.phase} -n {name}"
+    """`%PHASE -n NAME [-p PROGRAM] [-- PREFIX...]`, then the body unless a program runs."""
+    program = f" -p {scriptlet.program}" if scriptlet.program else ""
+    prefixes = f" -- {' '.join(scriptlet.prefixes)}" if scriptlet.prefixes else ""
+    yield f"%{scriptlet.phase} -n {name}{program}{prefixes}"
+    if not scriptlet.program:
         yield spec_text(scriptlet.body.rstrip("\n"))
     yield ""
 
@@ -309,7 +327,7 @@ def move_rpms(rpms: Iterable[Path], directory: Path) -> None:
 def run_createrepo(repo: Path, comps: Path | None) -> None:
     groupfile = ["--groupfile", str(comps)] if comps is not None else []
     argv = [
-        "createrepo_c", "--quiet", "--no-database", *groupfile,
+        "createrepo_c", "--quiet", "--no-database", *groupfile, "--content", CONTENT_TAG,
         "--revision", str(SOURCE_DATE_EPOCH), "--set-timestamp-to-revision",
         "--workers", str(os.cpu_count() or 1), str(repo),
     ]  # fmt: skip
