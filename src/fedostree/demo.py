@@ -179,19 +179,33 @@ def client_story(demo: Path, autobuild: tuple[str | Path, ...], public_key: Path
         fedostree("remote", "add", *root, "--gpg-import", public_key, "demo", url)
         fedostree("rebase", *root, f"demo:{PREFIX}base/minimal")
         fedostree("status", *root)
-        step("6. A newer bash in the sample repository: the autobuilder recomposes and publishes")
+        step(
+            "6. Layer sample-editor: its missing dependencies come along, and the tree's "
+            "ldconfig, icon-cache and schema triggers run for its files"
+        )
+        fedostree("install", *root, "sample-editor")
+        fedostree("status", *root)
+        step(
+            "7. A newer bash in the sample repository: the autobuilder recomposes and "
+            "publishes; the upgrade keeps the layer"
+        )
         bash = next_version(sample, "bash")
         fedostree("sample-repo", sample, "--version", f"bash={bash}")
         fedostree(*autobuild, expect=(0, 1))
         fedostree("upgrade", *root, "--preview")
         fedostree("upgrade", *root)
         fedostree("status", *root)
-        step("7. A newer docker-io: only the tree that contains it is recomposed")
+        step("8. Uninstall the layered package, then roll back to the upgrade that had it")
+        fedostree("uninstall", *root, "sample-editor")
+        fedostree("status", *root)
+        fedostree("rollback", *root)
+        fedostree("status", *root)
+        step("9. A newer docker-io: only the tree that contains it is recomposed")
         docker = next_version(sample, "docker-io")
         fedostree("sample-repo", sample, "--version", f"bash={bash}", "--version",
                   f"docker-io={docker}")  # fmt: skip
         fedostree(*autobuild, expect=(0, 1))
-        step("8. Rebase to server/docker-io, then roll back")
+        step("10. Rebase to server/docker-io (the layer comes along), then roll back")
         fedostree("rebase", *root, f"{PREFIX}server/docker-io")
         fedostree("status", *root)
         fedostree("rollback", *root)
