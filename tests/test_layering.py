@@ -361,3 +361,12 @@ def test_a_killed_install_deploys_nothing_and_the_next_one_works(layerable: Path
     fsck = subprocess.run(["ostree", "fsck", "--repo", str(layerable / "ostree/repo")],
                           capture_output=True, text=True)  # fmt: skip
     assert fsck.returncode == 0, fsck.stderr
+
+
+def test_a_relative_sysroot_path(layerable: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """librpm ignores a relative root: the rpmdb written must still be the tree's."""
+    monkeypatch.chdir(layerable.parent)
+    r = client(Path(layerable.name), "install", "cowsay")
+    assert r.exit_code == 0, r.stderr
+    assert "cowsay" in rpm_qa(root_of(layerable, default(layerable)))
+    assert "hello" in rpm_qa(root_of(layerable, default(layerable)))

@@ -77,7 +77,7 @@ class Sysroot:
     """An opened, loaded sysroot."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = path.absolute()
         if not (path / "ostree" / "repo").is_dir():
             raise ConfigError(
                 f"{path}: not an OSTree sysroot (create one with 'fedostree admin init')"

@@ -45,7 +45,7 @@ def write_rpmdb(rootfs: Path, header_blobs: Sequence[bytes], *, erase: Sequence[
     to rootfs (not hardlinks into a repository)."""
     (rootfs / DBPATH).mkdir(parents=True, exist_ok=True)
     with _macros(_dbpath="/" + DBPATH, _pkgverify_level="none", _db_backend="sqlite"):
-        ts = rpm.TransactionSet(str(rootfs))
+        ts = rpm.TransactionSet(_root(rootfs))
         ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
         ts.setFlags(_FLAGS)
         ts.setProbFilter(_PROBLEM_FILTER)
@@ -72,13 +72,18 @@ def read_header_blobs(rootfs: Path) -> list[bytes]:
     header_from_blob reads them back; rootfs must be writable: sqlite
     may leave its -shm and -wal files, removed here)."""
     with _macros(_dbpath="/" + DBPATH, _db_backend="sqlite"):
-        ts = rpm.TransactionSet(str(rootfs))
+        ts = rpm.TransactionSet(_root(rootfs))
         ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
         blobs = [h.unload() for h in ts.dbMatch()]
         ts.closeDB()
     for leftover in (".rpm.lock", "rpmdb.sqlite-shm", "rpmdb.sqlite-wal"):
         (rootfs / DBPATH / leftover).unlink(missing_ok=True)
     return blobs
+
+
+def _root(rootfs: Path) -> str:
+    """librpm ignores a relative root and would use the host's database instead."""
+    return str(rootfs.absolute())
 
 
 def _callback(what: int, key: int, fds: dict[int, int]) -> int | None:
@@ -101,7 +106,7 @@ def _rewound(fd: int) -> int:
 def list_rpmdb(rootfs: Path) -> list[str]:
     """The NEVRAs the tree's rpmdb lists."""
     with _macros(_dbpath="/" + DBPATH):
-        ts = rpm.TransactionSet(str(rootfs))
+        ts = rpm.TransactionSet(_root(rootfs))
         names = sorted(h["nevra"] for h in ts.dbMatch())
         ts.closeDB()
     return names
