@@ -74,8 +74,9 @@ def upgrade(
         raise NothingToDo("No upgrade available.")
     if new != base:
         _refuse_downgrade(sysroot.repo, base, new, allow_downgrade)
+    # what the base changes (the layer stays): rpm-ostree's upgrade diff
     change = Change(f"{remote}:{ref}", current.get_csum(), new, _version(sysroot, new),
-                    commit_diff(sysroot.repo, current.get_csum(), new), deployed=False)  # fmt: skip
+                    commit_diff(sysroot.repo, base, new), deployed=False)  # fmt: skip
     if preview:
         return replace(change, download_size=delta_download_size(sysroot.repo, remote, ref))
     if check:
