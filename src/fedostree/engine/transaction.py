@@ -95,13 +95,16 @@ def run_erase(
     remaining: Sequence[bytes],
     ignore: Iterable[str] = (),
     etc_in_usr: bool = False,
+    rpmdb_order: Sequence[str] = (),
 ) -> None:
     """Run what rpm runs when a transaction erases `removed` (header blobs, in this
-    order) from rootfs, and erase their files that no `remaining` package owns. rpm
-    breaks ties by rpmdb order: here `remaining` as given, then `removed`."""
+    order) from rootfs, and erase their files that no `remaining` package owns.
+    rpmdb_order: the NEVRAs of the installed packages in rpmdb (install) order, which
+    rpm lists files and breaks priority ties by; by default `remaining`, then `removed`."""
     tree = _Tree(rootfs, etc_in_usr)
     rest = [DbPackage.from_blob(i, b) for i, b in enumerate(remaining)]
     gone = [DbPackage.from_blob(len(remaining) + i, b) for i, b in enumerate(removed)]
+    _renumber([*rest, *gone], rpmdb_order)
     db = Rpmdb([*rest, *gone], tree.installed)
     plan = _Plan(ignore)
     plan.firings(outside_transaction_triggers(db, "un", gone))
@@ -122,6 +125,13 @@ def run_erase(
         db.remove(te)
     plan.firings(pending_postun_triggers(db, postun))
     tree.run(plan.steps)
+
+
+def _renumber(packages: Sequence[DbPackage], order: Sequence[str]) -> None:
+    """Number the packages by their place in order; those not in it after, as they are."""
+    place = {nevra: i for i, nevra in enumerate(order)}
+    for pkg in packages:
+        pkg.num = place.get(pkg.nevra, len(order) + pkg.num)
 
 
 class _Plan:
