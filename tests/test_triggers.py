@@ -35,7 +35,8 @@ def packages(lib: Path) -> list[Pkg]:
         Pkg("watcher", files={"/usr/share/things/watcher.conf": "w\n"},
             scripts={f"{k} -- /usr/share/things": logged(f"watcher %{k}") for k in KINDS}),
         Pkg("things-a", files={"/usr/share/other/a3": "a\n", "/usr/share/things/a1": "a\n",
-                               "/usr/share/things/shared": "s\n", "/usr/share/things/sub/a2": "a\n"},
+                               "/usr/share/things/shared": "s\n", "/usr/share/things/sub/a2": "a\n",
+                               "/var/lib/things/state": "s\n"},
             scripts={k: logged(f"things-a %{k}") for k in PLAIN}),
         Pkg("things-b", files={"/usr/share/things/b1": "b\n", "/usr/share/things/shared": "s\n"}),
         Pkg("prio", files={"/usr/share/prio/p": "p\n"}, scripts={
@@ -63,6 +64,9 @@ def packages(lib: Path) -> list[Pkg]:
         Pkg("etc-watcher", files={"/etc/things/own.conf": "o\n"},
             scripts={"post": "echo 'from %post' > /etc/foo",
                      "transfiletriggerin -- /etc/things": logged("etc-watcher %transfiletriggerin")}),
+        Pkg("owned", files={"/usr/share/owned": "o\n"}, attrs={"/usr/share/owned": "0644,ownd,ownd"},
+            scripts={"pre": "echo 'ownd:x:990:990::/:/sbin/nologin' >> /etc/passwd\n"
+                            "echo 'ownd:x:990:' >> /etc/group"}),
         Pkg("lua-trigger", scripts={"filetriggerin -p <lua> -- /usr/share/things": "print(1)"}),
     ]  # fmt: skip
 
@@ -213,7 +217,9 @@ def test_erase_removes_exactly_the_unshared_files(pkgs: Packages, tmp_path) -> N
     t.erase("things-a")
     after = {p.relative_to(t.root) for p in t.root.rglob("*")}
     assert {str(p) for p in before - after} == {
-        "usr/share/things/a1", "usr/share/things/sub/a2", "usr/share/other/a3"}  # fmt: skip
+        "usr/share/things/a1", "usr/share/things/sub/a2", "usr/share/other/a3",
+        # its /var content, as the package cache imported it
+        "usr/share/factory/var/lib/things/state", "usr/lib/tmpfiles.d/pkg-things-a.conf"}  # fmt: skip
     # the directories were not the package's; usr/share/other is not empty anyway
     assert (t.root / "usr/share/things/sub").is_dir()
 
@@ -245,6 +251,8 @@ def test_etc_in_usr_puts_etc_in_usr_etc(pkgs: Packages, tmp_path) -> None:
     t.install("etc-watcher")
     assert (t.root / "usr/etc/foo").read_text() == "from %post\n"
     assert t.log() == "etc-watcher %transfiletriggerin (1) 0\n/etc/things/own.conf\n"
+    t.install("owned")  # its %pre adds the user to usr/etc/passwd, then its file is chowned
+    assert (t.root / "usr/share/owned").stat().st_uid == 990
     t.erase("etc-watcher", "glibc")
     assert not (t.root / "etc").exists()
     assert not (t.root / "usr/etc/things/own.conf").exists()

@@ -104,9 +104,10 @@ def db_paths(
 ) -> list[str]:
     """The installed files of the rpmdb (or of `among` in it) under the trigger's prefixes."""
     out = []
+    wanted = None if among is None else {id(m) for m in among}
     for pfx in trigger.prefixes:
         for pkg in db.packages:
-            if among is not None and not any(pkg is m for m in among):
+            if wanted is not None and id(pkg) not in wanted:
                 continue
             if pkg is db.unpacking or not any(d.startswith(pfx) for d in pkg.dirnames):
                 continue
@@ -157,7 +158,8 @@ def outside_transaction_triggers(
 ) -> Iterator[Firing]:
     """%transfiletrigger{in,un} of the packages outside the transaction, set off by the
     files of its members (the installed ones for in, those to erase for un)."""
-    found = [(pkg, t) for pkg in db.packages if not any(pkg is m for m in members)
+    inside = {id(m) for m in members}
+    found = [(pkg, t) for pkg in db.packages if id(pkg) not in inside
              for t in pkg.triggers if t.family == "transfile" and t.sense == sense]  # fmt: skip
     for pkg, trigger in _by_priority(found):
         paths = db_paths(db, trigger, among=members)

@@ -111,8 +111,9 @@ def run_erase(
     for te in gone:
         plan.firings(own_triggers(db, te, "un", "transfile", "all"))
     postun = []
+    owners = _owners(rest)
     for i, te in enumerate(gone):
-        skipped = _erase_skips(te, rest, gone[i + 1 :], tree)
+        skipped = _erase_skips(te, owners, gone[i + 1 :], tree)
         arg = db.count(te.name) - 1
         plan.filetriggers(db, te, "un", "high", skipped, own_first=True)
         plan.scriptlet(te, "preun", arg)
@@ -189,14 +190,25 @@ def _install_skips(te: DbPackage, laid_down: dict[str, bool], tree: _Tree) -> Ca
     return skipped.__contains__
 
 
+def _owners(packages: Iterable[DbPackage]) -> dict[str, list[DbPackage]]:
+    out: dict[str, list[DbPackage]] = {}
+    for pkg in packages:
+        for f in pkg.files:
+            out.setdefault(f, []).append(pkg)
+    return out
+
+
 def _erase_skips(
-    te: DbPackage, rest: Sequence[DbPackage], later: Sequence[DbPackage], tree: _Tree
+    te: DbPackage,
+    owners: dict[str, list[DbPackage]],
+    later: Sequence[DbPackage],
+    tree: _Tree,
 ) -> Callable[[str], bool]:
-    """The element's files rpm does not erase: not installed, still owned by a remaining
-    package, or erased with a package later in the transaction."""
-    kept = {f for p in rest for f in p.files if tree.installed(p, f)}
-    kept |= {f for p in later for f in p.files}
-    skipped = {f for f in te.files if f in kept or not tree.installed(te, f)}
+    """The element's files rpm does not erase: not installed, still installed by a
+    remaining package (owners), or erased with a package later in the transaction."""
+    later_paths = {f for p in later for f in p.files}
+    skipped = {f for f in te.files if not tree.installed(te, f) or f in later_paths
+               or any(tree.installed(p, f) for p in owners.get(f, ()))}  # fmt: skip
     return skipped.__contains__
 
 
@@ -238,7 +250,7 @@ class _Tree:
                                         follow_last=False)  # fmt: skip
             _remove(where)
         if not any(p.name == te.name for p in rest):
-            _remove(self.rootfs / TMPFILES_CONF.format(name=te.name))
+            _remove(resolve_in_root(self.rootfs, TMPFILES_CONF.format(name=te.name)))
 
 
 def _remove(where: Path) -> None:
