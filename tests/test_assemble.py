@@ -1,4 +1,4 @@
-"""Assembly: the order of the union checkout; scriptlet planning: order, coalescing of
+"""Assembly: the order of the union checkout; scriptlet planning: coalescing of bare
 `-p PROGRAM` runs."""
 
 from __future__ import annotations
@@ -9,27 +9,40 @@ from fedostree.engine import ostree as ot
 from fedostree.engine.checkout import checkout_packages
 from fedostree.engine.ostree import OSTree
 from fedostree.engine.pkgcache import PackageCache, cache_ref
-from fedostree.engine.rpmfile import Scriptlet
-from fedostree.engine.scriptlets import coalesce
+from fedostree.engine.scriptlets import ScriptRun, coalesce
 from tests.support.rpms import Pkg, build_rpms
 
 LDCONFIG = ("/sbin/ldconfig",)
 
 
-def test_coalesce_keeps_only_the_last_run_of_a_bodiless_program() -> None:
-    phase = [
-        Scriptlet("liba", "post", LDCONFIG, ""),
-        Scriptlet("app", "post", ("/bin/sh",), "echo app"),
-        Scriptlet("libb", "post", LDCONFIG, ""),
-        Scriptlet("tool", "post", ("/usr/bin/tool",), ""),
+def run(
+    package: str, program: tuple[str, ...], body: str | None = None, stdin: str = ""
+) -> ScriptRun:
+    return ScriptRun(package, f"{package}-1-1.x86_64", "post", program, body,
+                     () if body is None else ("1",), stdin)  # fmt: skip
+
+
+def test_coalesce_keeps_only_the_last_of_consecutive_bare_runs() -> None:
+    """An action of fedostree's own between two runs (file owners) does not keep the
+    first; a script between them does: it may rely on the earlier run's effect."""
+    action = lambda: None  # noqa: E731
+    steps = [
+        run("liba", LDCONFIG),
+        action,
+        run("libb", LDCONFIG),
+        run("app", ("/bin/sh",), "echo app"),
+        run("libc", LDCONFIG),
+        run("tool", ("/usr/bin/tool",)),
     ]
-    kept = coalesce(phase)
-    assert [s.package for s in kept] == ["app", "libb", "tool"]
+    kept = coalesce(steps)
+    assert kept == [action, *steps[2:]]
 
 
-def test_coalesce_never_drops_scripts_with_a_body() -> None:
-    phase = [Scriptlet(f"p{i}", "post", ("/bin/sh",), "echo same") for i in range(3)]
-    assert coalesce(phase) == phase
+def test_coalesce_never_drops_scripts_with_a_body_or_an_input() -> None:
+    same = [run(f"p{i}", ("/bin/sh",), "echo same") for i in range(3)]
+    assert coalesce(same) == same
+    fed = [run(f"p{i}", LDCONFIG, stdin="/usr/lib64/libp.so\n") for i in range(2)]
+    assert coalesce(fed) == fed
 
 
 def test_filesystem_is_checked_out_first_whatever_the_install_order(tmp_path: Path) -> None:

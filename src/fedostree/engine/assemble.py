@@ -23,7 +23,7 @@ from fedostree.engine.passwd_tree import PreviousTree, migrate_passwd_and_group,
 from fedostree.engine.pkgcache import CachedPackage
 from fedostree.engine.readonly import PackageExecutables
 from fedostree.engine.rpmdb import write_rpmdb
-from fedostree.engine.scriptlets import run_scriptlets
+from fedostree.engine.transaction import run_install
 from fedostree.model.treefile import Treefile
 
 
@@ -86,7 +86,8 @@ def install_packages(
     # users and groups kept from the previous commit, ahead of the %pre scriptlets
     preserve_passwd(root, preserve=tf.effective_preserve_passwd, previous=previous,
                     check_passwd=tf.effective_check_passwd, check_groups=tf.effective_check_groups)  # fmt: skip
-    run_scriptlets(root, cached, tf.ignore_scripts)
+    # scriptlets and file triggers, as rpm runs a fresh transaction of every package
+    run_install(root, cached, ignore=tf.ignore_scripts)
     if executables is not None:
         executables.record_owned_copies(root, cached)
     write_rpmdb(root, [c.header_blob for c in cached])

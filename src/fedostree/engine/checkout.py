@@ -14,9 +14,9 @@ from pathlib import Path
 from fedostree.engine import ostree as ot
 from fedostree.engine.ostree import OSTree
 from fedostree.engine.passwd import group_ids, read_group, read_passwd, user_ids
-from fedostree.engine.pkgcache import CachedPackage
+from fedostree.engine.pkgcache import CachedPackage, tree_path
 from fedostree.engine.progress import Progress
-from fedostree.engine.rootfs import check_symlinked_dirs
+from fedostree.engine.rootfs import check_symlinked_dirs, resolve_in_root
 from fedostree.engine.rpmfile import file_links, header_from_blob
 
 log = logging.getLogger(__name__)
@@ -60,13 +60,26 @@ def copy_up(path: Path) -> None:
     os.replace(tmp, path)
 
 
-def apply_ownership(rootfs: Path, packages: Sequence[CachedPackage]) -> None:
-    """Give files their non-root owners, now that %pre scriptlets have created the users."""
-    users = user_ids(read_passwd(rootfs, "etc/passwd"))
-    groups = group_ids(read_group(rootfs, "etc/group"))
+def apply_ownership(
+    rootfs: Path, packages: Sequence[CachedPackage], *, etc_in_usr: bool = False
+) -> None:
+    """Give files their non-root owners, now that %pre scriptlets have created the users.
+    etc_in_usr: rootfs is in its final OSTree layout (/etc in usr/etc, system users
+    also in /usr/lib/passwd and /usr/lib/group)."""
+    if etc_in_usr:
+        users = user_ids([*read_passwd(rootfs, "usr/etc/passwd"),
+                          *read_passwd(rootfs, "usr/lib/passwd")])  # fmt: skip
+        groups = group_ids([*read_group(rootfs, "usr/etc/group"),
+                            *read_group(rootfs, "usr/lib/group")])  # fmt: skip
+    else:
+        users = user_ids(read_passwd(rootfs, "etc/passwd"))
+        groups = group_ids(read_group(rootfs, "etc/group"))
     for pkg in packages:
         for path, user, group in pkg.nonroot:
-            target = rootfs / path.lstrip("/")
+            rel = tree_path(path, etc_in_usr=etc_in_usr)
+            if rel is None:
+                continue
+            target = resolve_in_root(rootfs, rel, follow_last=False)
             if not os.path.lexists(target):  # left out of the checkout (engine/checkout_filter.py)
                 continue
             uid, gid = users.get(user), groups.get(group)

@@ -110,6 +110,18 @@ def translate_path(rel: str) -> str:
     return rel
 
 
+def tree_path(path: str, *, etc_in_usr: bool = False) -> str | None:
+    """Where a package's file lives in a tree assembled from the cache, relative to its
+    root: translated as the importer does (/boot), under usr/etc for /etc when the tree
+    is in its final OSTree layout, None for /var and /run content (tmpfiles.d lines)."""
+    rel = translate_path(posixpath.normpath(path).lstrip("/"))
+    if rel.split("/")[0] in STATE_DIRS:
+        return None
+    if etc_in_usr and rel.split("/")[0] == "etc":
+        return f"usr/{rel}"
+    return rel
+
+
 def check_safe_path(nevra: str, path: str) -> str:
     """The path relative to /, refusing absolute-path tricks and `..` components."""
     if not path.startswith("/") or ".." in path.split("/"):

@@ -1,5 +1,5 @@
 """A thin wrapper over librpm for reading packages: the header, the payload entries,
-and the scriptlets."""
+the scriptlets and the file triggers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,22 @@ SCRIPTLETS = {
     "pre": (rpm.RPMTAG_PREIN, rpm.RPMTAG_PREINPROG),
     "post": (rpm.RPMTAG_POSTIN, rpm.RPMTAG_POSTINPROG),
     "posttrans": (rpm.RPMTAG_POSTTRANS, rpm.RPMTAG_POSTTRANSPROG),
+    "preun": (rpm.RPMTAG_PREUN, rpm.RPMTAG_PREUNPROG),
+    "postun": (rpm.RPMTAG_POSTUN, rpm.RPMTAG_POSTUNPROG),
 }
+# The two families of file triggers: (name, index, flags, scripts, programs, priorities) tags.
+TRIGGER_TAGS = {
+    "file": (rpm.RPMTAG_FILETRIGGERNAME, rpm.RPMTAG_FILETRIGGERINDEX,
+             rpm.RPMTAG_FILETRIGGERFLAGS, rpm.RPMTAG_FILETRIGGERSCRIPTS,
+             rpm.RPMTAG_FILETRIGGERSCRIPTPROG, rpm.RPMTAG_FILETRIGGERPRIORITIES),
+    "transfile": (rpm.RPMTAG_TRANSFILETRIGGERNAME, rpm.RPMTAG_TRANSFILETRIGGERINDEX,
+                  rpm.RPMTAG_TRANSFILETRIGGERFLAGS, rpm.RPMTAG_TRANSFILETRIGGERSCRIPTS,
+                  rpm.RPMTAG_TRANSFILETRIGGERSCRIPTPROG, rpm.RPMTAG_TRANSFILETRIGGERPRIORITIES),
+}  # fmt: skip
+SENSES = (("in", rpm.RPMSENSE_TRIGGERIN), ("un", rpm.RPMSENSE_TRIGGERUN),
+          ("postun", rpm.RPMSENSE_TRIGGERPOSTUN))  # fmt: skip
+DEFAULT_TRIGGER_PRIORITY = 1000000  # rpmbuild's, when the spec gives no -P
+RPMFILE_GHOST = 1 << 6
 
 
 @dataclass(frozen=True)
@@ -34,9 +49,32 @@ class PayloadEntry:
 @dataclass(frozen=True)
 class Scriptlet:
     package: str
-    name: str  # pre, post, posttrans
+    name: str  # pre, post, posttrans, preun, postun
     program: tuple[str, ...]
     body: str
+
+
+@dataclass(frozen=True)
+class FileTrigger:
+    """One %filetrigger*/%transfiletrigger* of a package. index is its number among the
+    package's triggers of its family (file or transfile), which rpm sorts by after the
+    priority; prefixes are in header order (rpmbuild sorts them, whatever the spec's)."""
+
+    package: str
+    kind: str  # filetriggerin, filetriggerun, ..., transfiletriggerpostun
+    index: int
+    prefixes: tuple[str, ...]
+    program: str  # rpm gives a trigger one interpreter, without arguments
+    body: str  # "" for `-p PROGRAM` with no script: rpm still passes an (empty) script file
+    priority: int
+
+    @property
+    def family(self) -> str:
+        return "transfile" if self.kind.startswith("trans") else "file"
+
+    @property
+    def sense(self) -> str:
+        return self.kind.removeprefix("trans").removeprefix("filetrigger")
 
 
 def _transaction_set() -> rpm.TransactionSet:
@@ -140,6 +178,43 @@ def scriptlets_of(hdr: rpm.hdr) -> list[Scriptlet]:
         program = tuple(prog) if isinstance(prog, list) else ((prog,) if prog else ("/bin/sh",))
         out.append(Scriptlet(hdr["name"], name, program, body or ""))
     return out
+
+
+def file_triggers_of(hdr: rpm.hdr) -> list[FileTrigger]:
+    """Every file trigger of the package, file triggers first, each family by index."""
+    out = []
+    for family, (
+        name_tag,
+        index_tag,
+        flags_tag,
+        script_tag,
+        prog_tag,
+        prio_tag,
+    ) in TRIGGER_TAGS.items():
+        names, indexes, flags = hdr[name_tag], hdr[index_tag], hdr[flags_tag]
+        scripts, programs, priorities = hdr[script_tag], hdr[prog_tag], hdr[prio_tag]
+        for index, program in enumerate(programs):
+            entries = [(n, f) for n, i, f in zip(names, indexes, flags, strict=True) if i == index]
+            if not entries:
+                continue
+            # rpm reads the sense of a trigger from its first condition
+            sense = next((s for s, bit in SENSES if entries[0][1] & bit), None)
+            if sense is None:
+                continue
+            priority = priorities[index] if index < len(priorities) else DEFAULT_TRIGGER_PRIORITY
+            body = scripts[index] if index < len(scripts) else ""
+            out.append(FileTrigger(hdr["name"], f"{family}trigger{sense}", index,
+                                   tuple(n for n, _ in entries), program, body or "", priority))  # fmt: skip
+    return out
+
+
+def file_list(hdr: rpm.hdr) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+    """The package's paths in header order (sorted, as rpm searches them), its directory
+    names (as rpm's index of them, with a trailing slash) and its %ghost paths."""
+    names = tuple(hdr[rpm.RPMTAG_FILENAMES] or ())
+    flags = hdr[rpm.RPMTAG_FILEFLAGS] or [0] * len(names)
+    ghosts = frozenset(n for n, f in zip(names, flags, strict=True) if f & RPMFILE_GHOST)
+    return names, tuple(hdr[rpm.RPMTAG_DIRNAMES] or ()), ghosts
 
 
 def file_links(hdr: rpm.hdr) -> list[tuple[str, str]]:

@@ -9,7 +9,10 @@ are fine; in-place writes to shared files are refused) where FUSE works, and wit
 Two shapes: "tree" (the scriptlets') shows the whole tree as `/` with empty /tmp, /var and
 /run; "usr-etc" is rpm-ostree's view for postprocessing (rust/src/bwrap.rs): the tree's
 /usr and /etc, its /var read-only, its /bin, /lib, ... symlinks, and nothing else of it
-(writes elsewhere land in the sandbox's own, discarded root)."""
+(writes elsewhere land in the sandbox's own, discarded root). A tree in its final OSTree
+layout (etc_in_usr) keeps its /etc as usr/etc: the scriptlets then see usr/etc as /etc,
+beside /usr, the symlinks and empty /tmp, /var and /run, as rpm-ostree's scriptlets do
+when it layers packages on a deployment."""
 
 from __future__ import annotations
 
@@ -36,9 +39,10 @@ STATE_DIRS = ("tmp", "var", "run")  # empty tmpfs in every sandbox
 USR_LINKS = ("lib", "lib32", "lib64", "bin", "sbin")  # toplevel symlinks into /usr
 Shape = Literal["tree", "usr-etc"]
 OUT_DIR = "/run/fedostree/out"
-# Runs each job with its output captured and its exit status recorded; stops at a failure.
+# Runs each job with its input, its output captured and its exit status recorded; the
+# caller stops at a failure.
 DRIVER = (
-    f'run() {{ n=$1; shift; "$@" </dev/null >"{OUT_DIR}/$n" 2>&1; rc=$?; '
+    f'run() {{ n=$1; in=$2; shift 2; "$@" <"$in" >"{OUT_DIR}/$n" 2>&1; rc=$?; '
     f'echo $rc >"{OUT_DIR}/$n.rc"; return $rc; }}\n'
 )
 
@@ -47,6 +51,7 @@ DRIVER = (
 class Job:
     argv: Sequence[str]  # SCRIPT_PATH in argv stands for the job's script
     script: str | None = None
+    stdin: str = ""  # what the job reads (rpm feeds a file trigger its matching paths)
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,13 @@ class JobFailure:
 
 
 class Sandbox:
-    def __init__(self, rootfs: Path, *, timeout: float = 600, shape: Shape = "tree") -> None:
+    def __init__(
+        self, rootfs: Path, *, timeout: float = 600, shape: Shape = "tree", etc_in_usr: bool = False
+    ) -> None:
         self.rootfs = rootfs
         self.timeout = timeout
         self.shape = shape
+        self.etc_in_usr = etc_in_usr
         self._stack = contextlib.ExitStack()
         self._view = rootfs
         self._usr_readonly = False
@@ -82,7 +90,7 @@ class Sandbox:
         self._stack.close()
 
     def run(
-        self, argv: Sequence[str], *, script: str | None = None
+        self, argv: Sequence[str], *, script: str | None = None, stdin: str = ""
     ) -> subprocess.CompletedProcess[str]:
         """Run argv inside the tree; a script body is placed at SCRIPT_PATH, read-only."""
         with tempfile.NamedTemporaryFile("w", prefix="fedostree-script-") as f:
@@ -95,6 +103,7 @@ class Sandbox:
             try:
                 return subprocess.run(
                     cmd,
+                    input=stdin,
                     capture_output=True,
                     text=True,
                     timeout=self.timeout,
@@ -121,7 +130,11 @@ class Sandbox:
                 argv = [f"{JOBS_DIR}/{i}" if a == SCRIPT_PATH else a for a in job.argv]
                 if job.script is not None:
                     (scripts / str(i)).write_text(job.script)
-                driver.append(f"run {i} {shlex.join(argv)} || exit 0\n")
+                stdin = "/dev/null"
+                if job.stdin:
+                    (scripts / f"{i}.in").write_text(job.stdin)
+                    stdin = f"{JOBS_DIR}/{i}.in"
+                driver.append(f"run {i} {stdin} {shlex.join(argv)} || exit 0\n")
             (scripts / "driver").write_text("".join(driver))
             args = [
                 *self._bwrap_args(),
@@ -148,21 +161,29 @@ class Sandbox:
     def _bwrap_args(self) -> list[str]:
         if self.shape == "usr-etc":
             return [*self._usr_etc_mounts(), *isolation_args()]
+        if self.etc_in_usr:
+            return [*self._usr_mounts(), "--bind", str(self._view / "usr/etc"), "/etc",
+                    *system_mounts(), *isolation_args()]  # fmt: skip
         args = ["bwrap", "--bind", str(self._view), "/"]
         if self._usr_readonly:
             args += ["--ro-bind", str(self._view / "usr"), "/usr"]
         return [*args, *system_mounts(), *isolation_args()]
 
-    def _usr_etc_mounts(self) -> list[str]:
+    def _usr_mounts(self) -> list[str]:
+        """The tree's /usr and its /bin, /lib, ... symlinks into it."""
         usr = "--ro-bind" if self._usr_readonly else "--bind"
         args = ["bwrap", usr, str(self._view / "usr"), "/usr"]
+        for name in USR_LINKS:
+            if (self.rootfs / name).is_symlink():
+                args += ["--symlink", os.readlink(self.rootfs / name), f"/{name}"]
+        return args
+
+    def _usr_etc_mounts(self) -> list[str]:
+        args = self._usr_mounts()
         if (self.rootfs / "etc").is_dir():
             args += ["--bind", str(self._view / "etc"), "/etc"]
         if (self.rootfs / "var").is_dir():
             args += ["--ro-bind", str(self.rootfs / "var"), "/var"]
-        for name in USR_LINKS:
-            if (self.rootfs / name).is_symlink():
-                args += ["--symlink", os.readlink(self.rootfs / name), f"/{name}"]
         return [*args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run"]
 
 

@@ -1,15 +1,19 @@
-"""Running packages' scriptlets (%pre, %post, %posttrans) in a bubblewrap sandbox, in
-rpm-ostree's order. Shared by the compose server and client-side layering."""
+"""Running a transaction's scriptlets and file triggers in a bubblewrap sandbox, with the
+arguments and standard input rpm gives them, in the order engine/transaction.py plans.
+
+A plan is a list of steps: scriptlet runs, and actions fedostree does itself between
+them (giving a package's files their owners, erasing a package's files). Consecutive
+runs share one sandbox; an action runs with no sandbox mounted on the tree. Every
+failure is fatal: a transaction that ran half its scriptlets must not be committed."""
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from fedostree.engine.checkout import apply_ownership
-from fedostree.engine.pkgcache import CachedPackage
-from fedostree.engine.rpmfile import Scriptlet, header_from_blob, scriptlets_of
 from fedostree.engine.sandbox import SCRIPT_PATH, Job, JobFailure, Sandbox
 from fedostree.errors import ConfigError, FedostreeError
 
@@ -21,72 +25,104 @@ class ScriptletError(FedostreeError):
     pass
 
 
-def collect_scriptlets(packages: Sequence[CachedPackage], ignore: Iterable[str]) -> list[Scriptlet]:
-    """Every scriptlet to run, refusing Lua ones that the treefile does not ignore."""
-    ignored = set(ignore)
-    out = []
-    for pkg in packages:
-        for s in scriptlets_of(header_from_blob(pkg.header_blob)):
-            if {f"{s.package}.{s.name}", f"{s.package}.*"} & ignored:
-                continue
-            if s.program[0] == LUA:
-                raise ConfigError(
-                    f"{pkg.nevra}: %{s.name} is a Lua scriptlet, which fedostree cannot run; "
-                    f"add '{s.package}.{s.name}' to the treefile's ignore-scripts to skip it"
-                )
-            out.append(s)
-    return out
+@dataclass(frozen=True)
+class ScriptRun:
+    """One run of a scriptlet or file trigger. body None: a `-p PROGRAM` scriptlet with
+    no script, which rpm runs bare (no script file, no arguments); otherwise rpm runs
+    `PROGRAM SCRIPTFILE ARGS...` (a file trigger always, its script file maybe empty)."""
+
+    package: str  # the name of the package whose scriptlet it is
+    nevra: str
+    kind: str  # pre, post, ..., filetriggerin, ..., transfiletriggerpostun
+    program: tuple[str, ...]
+    body: str | None
+    args: tuple[str, ...] = ()
+    stdin: str = ""
+    prefixes: tuple[str, ...] = ()  # a trigger's
+
+    def describe(self) -> str:
+        if self.prefixes:
+            return f"%{self.kind} scriptlet (-- {' '.join(self.prefixes)})"
+        return f"%{self.kind} scriptlet"
+
+    def job(self) -> Job:
+        if self.body is None:
+            return Job(list(self.program), stdin=self.stdin)
+        return Job([*self.program, SCRIPT_PATH, *self.args], self.body, self.stdin)
+
+    @property
+    def bare(self) -> bool:
+        """A program run with no script, argument or input: each such run of a program
+        rescans the whole system (`-p /sbin/ldconfig`)."""
+        return self.body is None and not self.stdin
 
 
-def run_scriptlets(rootfs: Path, packages: Sequence[CachedPackage], ignore: Iterable[str]) -> None:
-    """rpm-ostree's order: every %pre, then file ownership, every %post, every %posttrans."""
-    scriptlets = collect_scriptlets(packages, ignore)
-    by_phase = {
-        phase: [s for s in scriptlets if s.name == phase] for phase in ("pre", "post", "posttrans")
-    }
-    with Sandbox(rootfs) as sandbox:
-        _run_phase(sandbox, by_phase["pre"])
-        apply_ownership(rootfs, packages)
-        _run_phase(sandbox, by_phase["post"])
-        _run_phase(sandbox, by_phase["posttrans"])
+Action = Callable[[], None]
+Step = ScriptRun | Action
 
 
-def coalesce(scriptlets: Sequence[Scriptlet]) -> list[Scriptlet]:
-    """A program run with no script (`%post -p /sbin/ldconfig`) rescans the whole system,
-    so within a phase only its last run matters: that is the one kept."""
-    last = {s.program: i for i, s in enumerate(scriptlets) if not s.body}
-    return [s for i, s in enumerate(scriptlets) if s.body or last[s.program] == i]
-
-
-def _run_phase(sandbox: Sandbox, scriptlets: Sequence[Scriptlet]) -> None:
-    scriptlets = coalesce(scriptlets)
-    jobs = [_job(s) for s in scriptlets]
-    if not jobs:
-        return
-    if sandbox.has_shell():
-        failure = sandbox.run_many(jobs)
-    else:  # no /bin/sh to drive them: one sandbox each
-        failure = next(
-            filter(None, (_run_one(sandbox, i, job) for i, job in enumerate(jobs))), None
+def wanted(run: ScriptRun, ignore: Iterable[str]) -> bool:
+    """False for a run the treefile's ignore-scripts skips (PACKAGE.KIND or PACKAGE.*);
+    a Lua one it does not skip is refused, before anything ran."""
+    if {f"{run.package}.{run.kind}", f"{run.package}.*"} & set(ignore):
+        return False
+    if run.program[0] == LUA:
+        raise ConfigError(
+            f"{run.nevra}: %{run.kind} is a Lua scriptlet, which fedostree cannot run; "
+            f"add '{run.package}.{run.kind}' to the treefile's ignore-scripts to skip it"
         )
+    return True
+
+
+def coalesce(steps: Sequence[Step]) -> list[Step]:
+    """Of bare runs of one program that follow each other with no other run between them
+    (fedostree's own actions may be), only the last is kept: nothing could see the
+    effect of the earlier ones. A run in between keeps them all, as it may depend on
+    the earlier run (a %pre calling a library that a %post's ldconfig made findable)."""
+    runs = [i for i, s in enumerate(steps) if isinstance(s, ScriptRun)]
+    dropped = set()
+    for i, j in itertools.pairwise(runs):
+        a, b = steps[i], steps[j]
+        assert isinstance(a, ScriptRun) and isinstance(b, ScriptRun)
+        if a.bare and b.bare and a.program == b.program:
+            dropped.add(i)
+    return [s for i, s in enumerate(steps) if i not in dropped]
+
+
+def run_steps(rootfs: Path, steps: Sequence[Step], *, etc_in_usr: bool = False) -> None:
+    """Run the plan in order: consecutive runs in one sandbox, actions between them."""
+    batch: list[ScriptRun] = []
+    for step in [*coalesce(steps), None]:
+        if isinstance(step, ScriptRun):
+            batch.append(step)
+            continue
+        if batch:
+            _run_batch(rootfs, batch, etc_in_usr)
+            batch = []
+        if step is not None:
+            step()
+
+
+def _run_batch(rootfs: Path, runs: Sequence[ScriptRun], etc_in_usr: bool) -> None:
+    jobs = [r.job() for r in runs]
+    with Sandbox(rootfs, etc_in_usr=etc_in_usr) as sandbox:
+        if sandbox.has_shell():
+            failure = sandbox.run_many(jobs)
+        else:  # no /bin/sh to drive them: one sandbox each
+            failure = next(
+                filter(None, (_run_one(sandbox, i, job) for i, job in enumerate(jobs))), None
+            )
     if failure is not None:
-        s = scriptlets[failure.index]
+        run = runs[failure.index]
         output = " | ".join(failure.output.strip().splitlines()[-5:])
         raise ScriptletError(
-            f"{s.package}: %{s.name} scriptlet failed with exit status {failure.returncode}"
+            f"{run.package}: {run.describe()} failed with exit status {failure.returncode}"
             + (f": {output}" if output else "")
         )
 
 
-def _job(s: Scriptlet) -> Job:
-    """rpm runs a scriptlet as `PROGRAM [ARGS] SCRIPTFILE N`, N the count after the step."""
-    if not s.body:
-        return Job(list(s.program))
-    return Job([*s.program, SCRIPT_PATH, "0" if s.name == "posttrans" else "1"], s.body)
-
-
 def _run_one(sandbox: Sandbox, index: int, job: Job) -> JobFailure | None:
-    result = sandbox.run(job.argv, script=job.script)
+    result = sandbox.run(job.argv, script=job.script, stdin=job.stdin)
     if result.returncode == 0:
         return None
     return JobFailure(index, result.returncode, result.stdout + result.stderr)
