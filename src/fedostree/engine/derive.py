@@ -65,7 +65,8 @@ def derive_tree(repo: OSTree.Repo, tx: Transaction, workdir: Path) -> str:
         erasing = {nevra for nevra in tx.erase}
         removed = [b for b in installed if header_from_blob(b)["nevra"] in erasing]
         remaining = [b for b in installed if header_from_blob(b)["nevra"] not in erasing]
-        run_erase(rootfs, removed, remaining=remaining, etc_in_usr=True)
+        order = [header_from_blob(b)["nevra"] for b in installed]  # the rpmdb's install order
+        run_erase(rootfs, removed, remaining=remaining, etc_in_usr=True, rpmdb_order=order)
         installed = remaining
     for pkg in tx.install:
         checkout_package(repo, pkg, rootfs, devino)
