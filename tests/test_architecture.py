@@ -71,3 +71,18 @@ def test_the_top_level_names_server_client_and_engine() -> None:
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
     assert {"engine", "server", "client", "cli", "model"} <= packages
     assert not {"core", "compose"} & packages
+
+
+def test_a_client_verb_does_not_load_the_build_server() -> None:
+    """`fedostree status` imports the client commands only: the compose pipeline and the
+    autobuilder are loaded when one of their commands runs (startup time of every verb)."""
+    code = (
+        "import sys\n"
+        "from fedostree.cli.main import cli\n"
+        "print('\\n'.join(m for m in sys.modules if m.startswith('fedostree.')))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "fedostree.cli.client" in loaded
+    assert [m for m in loaded if m.startswith("fedostree.server")] == []

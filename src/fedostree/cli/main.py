@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -14,6 +15,25 @@ log = logging.getLogger("fedostree")
 
 
 class FedostreeGroup(click.Group):
+    """The command group; the build server's commands are imported only when one of them
+    runs, so that a client verb does not pay for loading the compose pipeline."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "compose": "fedostree.cli.compose:compose",
+        "autobuild": "fedostree.cli.autobuild:autobuild",
+        "sample-repo": "fedostree.cli.sample:sample_repo",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -73,11 +93,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from fedostree.cli import autobuild, client, compose, sample
+    from fedostree.cli import client
 
-    cli.add_command(compose.compose)
-    cli.add_command(autobuild.autobuild)
-    cli.add_command(sample.sample_repo)
     for command in client.COMMANDS:
         cli.add_command(command)
 
