@@ -76,12 +76,25 @@ def write_repo_file(sysroot: Path, url: str) -> Path:
 
 def layerable_sysroot(served: ServedRepo, path: Path, ref: str, rpmmd_url: str) -> Path:
     """A sysroot with ref deployed from the served directory (not over HTTP: quicker, and
-    not measured), its remote then pointed at the HTTP server for later upgrades."""
+    not measured), its remote then pointed at the HTTP server for later upgrades.
+
+    Deployed twice, as a machine updated once has a default and a rollback deployment:
+    every measured command then writes one deployment and removes the oldest, the same
+    work whether or not anything is layered."""
     clients.new_sysroot(path, served.path.absolute().as_uri())
     fedostree("rebase", "--sysroot", path, f"{REMOTE}:{ref}")
+    redeploy(path)
     clients.set_remote_url(path, served.url)
     write_repo_file(path, rpmmd_url)
     return path
+
+
+def redeploy(sysroot: Path) -> None:
+    """The default deployment's commit deployed again (the first becomes the rollback)."""
+    root = Sysroot(sysroot)
+    with root.locked():
+        current = root.default()
+        root.deploy(root.origin_of(current), current.get_csum())
 
 
 def ours(*args: str | Path, profile: Path | None = None) -> subprocess.CompletedProcess[str]:
