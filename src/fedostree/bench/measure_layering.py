@@ -10,6 +10,7 @@ repository is the universe itself, served over HTTP (both sides download the pac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -102,9 +103,11 @@ def measure_layering(sc: Scenario, profile: Path | None = None) -> Measured:
     peer_ten = counted(w.rpmmd, lambda: w.dnf.install(roots["ten"], ten))
     ours_ten = counted(w.rpmmd, lambda: lc.install(w.ten, ten, profile=prof("layer-ten")))
     w.served.publish(w.ref, w.new)
+    os.sync()
     layered_up = lc.upgrade(w.ten, profile=prof("upgrade-layered"))
+    os.sync()
     plain_up = lc.upgrade(w.none, profile=prof("upgrade-none"))
-    more = lc.install(w.ten, [one], profile=prof("layer-incremental"))
+    more = counted(w.rpmmd, lambda: lc.install(w.ten, [one], profile=prof("layer-incremental")))
     tag = f"{w.tree}; profiled (cProfile overhead included)" if profile else w.tree
     return [
         ("layer-one", Sample(ours_one.seconds, peer_one.seconds,
@@ -122,7 +125,9 @@ def measure_layering(sc: Scenario, profile: Path | None = None) -> Measured:
 
 
 def counted(server: CountingServer, step: Callable[[], Layered]) -> Layered:
-    """A side's command, with the bytes the rpm-md server sent it meanwhile."""
+    """A side's command, with the bytes the rpm-md server sent it meanwhile. Written data
+    is flushed first, so that no command pays for the writeback of the setup's copies."""
+    os.sync()
     server.counter.reset()
     layered = step()
     return replace(layered, served=server.counter.total)
