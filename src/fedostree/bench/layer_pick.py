@@ -30,7 +30,7 @@ MOST_ADDED = 4  # each of the ten adds at most this many packages (itself includ
 @dataclass(frozen=True)
 class LayerPick:
     one: str  # the single package's name
-    one_adds: tuple[str, ...]  # the NEVRAs layering it adds, in install order
+    one_adds: tuple[str, ...]  # the NEVRAs layering it adds, sorted
     ten: tuple[str, ...]  # the names of the ten
     ten_adds: tuple[str, ...]  # the NEVRAs layering them together adds
 
