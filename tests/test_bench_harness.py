@@ -4,15 +4,28 @@ sample universe. `make test` never runs the benchmark itself."""
 
 from __future__ import annotations
 
+import cProfile
 import json
+import pstats
 import socket
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from fedostree.bench.harness import Options, run_benchmark, select_groups
+from fedostree.bench.harness import SPECS, Options, run_benchmark, select_groups
 from fedostree.bench.httpcount import CountingServer, kind_of
+from fedostree.bench.layer_clients import DnfLayer, installing
+from fedostree.bench.layer_pick import (
+    candidates,
+    pick_packages,
+    pool_resolver,
+    universe_pool,
+)
+from fedostree.bench.measure_layering import NAMES as LAYERING
+from fedostree.bench.profile_phases import OTHER, PHASES, START_UP, Site, phase_times
 from fedostree.bench.rebuild import rebuild_rpm, regenerate
 from fedostree.bench.results import (
     Entry,
@@ -27,8 +40,8 @@ from fedostree.bench.results import (
 )
 from fedostree.bench.traditional import nevras_from_lockfile
 from fedostree.engine.rpmfile import header_from_blob, iter_payload, read_header_blob
-from fedostree.errors import ConfigError
-from tests.support.rpms import Pkg, build_rpms
+from fedostree.errors import ConfigError, FedostreeError
+from tests.support.rpms import Pkg, build_rpms, createrepo
 
 SPEC = Spec("cold-compose", "s", 0.5, "ours", "theirs")
 SCHEMA = {"name", "ours", "peer", "ratio", "unit", "runs", "target", "notes"}
@@ -84,6 +97,8 @@ def test_select_groups_by_group_or_entry_name_in_fixed_order() -> None:
     assert select_groups(["rollback", "cold-compose"]) == ["cold-compose", "rollback"]
     assert select_groups(["upgrade-bytes-delta"]) == ["upgrade-bytes"]
     assert select_groups(["depsolve-solve"]) == ["depsolve"]
+    assert select_groups(["layer-ten", "upgrade-layered"]) == ["layering"]
+    assert set(LAYERING) <= set(SPECS)
     assert "depsolve" in select_groups([])
     with pytest.raises(ConfigError):
         select_groups(["warp-speed"])
@@ -159,6 +174,152 @@ def test_lockfile_nevras(tmp_path: Path) -> None:
     ]
 
 
+# --- layering -------------------------------------------------------------------------------
+
+# The tree has base; tool needs two packages the tree lacks; app1 and app2 one each;
+# overlap shares a dependency with tool; big needs four; kernel-extra is never picked.
+LAYER_UNIVERSE = [
+    Pkg("base", files={"/usr/lib/base.txt": "base\n"}),
+    Pkg("tool", requires=["base", "libtool-a", "libtool-b"], files={"/usr/bin/tool": "t\n"}),
+    Pkg("libtool-a", files={"/usr/lib64/libtool-a.so": "a\n"}),
+    Pkg("libtool-b", files={"/usr/lib64/libtool-b.so": "b\n"}),
+    Pkg("aaa-overlap", requires=["libtool-a"], files={"/usr/bin/aaa": "o\n"}),
+    Pkg("app1", requires=["base", "lib1"], files={"/usr/bin/app1": "1\n"}),
+    Pkg("app2", requires=["lib2"], files={"/usr/bin/app2": "2\n"}),
+    Pkg("lib1", files={"/usr/lib64/lib1.so": "1\n"}),
+    Pkg("lib2", files={"/usr/lib64/lib2.so": "2\n"}),
+    Pkg("big", requires=["lib1", "lib2", "libz", "liby"], files={"/usr/bin/big": "b\n"}),
+    Pkg("libz", files={"/usr/lib64/libz.so": "z\n"}),
+    Pkg("liby", files={"/usr/lib64/liby.so": "y\n"}),
+    Pkg("kernel-extra", requires=["lib1"], files={"/usr/lib/kextra": "k\n"}),
+]
+
+
+@pytest.fixture(scope="module")
+def layer_universe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("layer-universe")
+    build_rpms(LAYER_UNIVERSE, root / "repo", root / "work")
+    createrepo(root / "repo")
+    return root / "repo"
+
+
+def rpm_of(repo: Path, name: str) -> Path:
+    (path,) = repo.glob(f"{name}-1.0-1.*.rpm")
+    return path
+
+
+def test_pick_on_the_trees_rpmdb(layer_universe: Path) -> None:
+    """libsolv resolves each candidate on the tree's packages: the one with exactly two
+    missing dependencies, then the first ones adding a few, disjoint from it."""
+    installed = [read_header_blob(rpm_of(layer_universe, "base"))]
+    pool = universe_pool(layer_universe, installed, "x86_64")
+    names = candidates(pool)
+    assert "base" not in names and "kernel-extra" not in names
+    assert names == sorted(names)
+    pick = pick_packages(names, pool_resolver(pool), count=2)
+    assert pick.one == "tool"
+    assert pick.one_adds == ("libtool-a-1.0-1.x86_64", "libtool-b-1.0-1.x86_64",
+                             "tool-1.0-1.x86_64")  # fmt: skip
+    assert pick.ten == ("app1", "app2")  # aaa-overlap shares libtool-a; big adds five
+    assert pick.ten_adds == ("app1-1.0-1.x86_64", "app2-1.0-1.x86_64", "lib1-1.0-1.x86_64",
+                             "lib2-1.0-1.x86_64")  # fmt: skip
+    assert "tool" in pick.describe() and "app2" in pick.describe()
+    with pytest.raises(FedostreeError, match="only 2 packages to layer"):
+        pick_packages(names, pool_resolver(pool), count=3)
+
+
+def test_pick_skips_what_cannot_be_layered_together() -> None:
+    adds = {"one": {"one", "d1", "d2"}, "a": {"a", "x"}, "b": {"b", "y"}, "c": {"c", "z"}}
+
+    def resolve(names: Sequence[str]) -> frozenset[str] | None:
+        if {"a", "b"} <= set(names):  # a conflicts with b
+            return None
+        if any(n not in adds for n in names):
+            return None
+        return frozenset().union(*(adds[n] for n in names))
+
+    pick = pick_packages(["a", "b", "c", "nonesuch", "one"], resolve, count=2)
+    assert (pick.one, pick.ten) == ("one", ("a", "c"))
+    with pytest.raises(FedostreeError, match="exactly 3 missing"):
+        pick_packages(["a", "b"], resolve, deps=3)
+
+
+def test_installing_reads_what_fedostree_install_reports() -> None:
+    out = "  Installing: a-1.0-1.x86_64\n  Installing: b-2:1-1.noarch\nDeployed 0123; ...\n"
+    assert installing(out) == ("a-1.0-1.x86_64", "b-2:1-1.noarch")
+    assert installing("No change.\n") == ()
+
+
+def test_dnf_installs_into_a_tree_with_its_rpmdb_at_usr_share_rpm(
+    layer_universe: Path, tmp_path: Path
+) -> None:
+    """The peer sees the tree's packages where the tree keeps them: dnf adds tool and its
+    two libraries, not base, and downloads them from the served repository."""
+    root = tmp_path / "root"
+    subprocess.run(["rpm", "--root", str(root), "--dbpath", "/usr/share/rpm", "-i", "--nodeps",
+                    str(rpm_of(layer_universe, "base"))], check=True, capture_output=True)  # fmt: skip
+    with CountingServer(layer_universe, files=True) as server:
+        dnf = DnfLayer(tmp_path / "dnf", "9").setup(server.url)
+        dnf.makecache(root)
+        server.counter.reset()
+        layered = dnf.install(root, ["tool"])
+        assert server.counter.total > 0
+    assert layered.added == ("libtool-a-1.0-1.x86_64", "libtool-b-1.0-1.x86_64",
+                             "tool-1.0-1.x86_64")  # fmt: skip
+    assert (root / "usr/bin/tool").read_text() == "t\n"
+    assert not list(dnf.cachedir.glob("*/packages/*.rpm"))  # not kept for the next install
+
+
+def _leaf() -> int:
+    return sum(range(20_000))
+
+
+def _caller_a() -> int:
+    return _leaf()
+
+
+def _caller_b() -> int:
+    return _leaf() + _leaf()
+
+
+def _main() -> int:
+    return _caller_a() + _caller_b()
+
+
+def _unused() -> None:
+    pass
+
+
+def test_phase_times_split_a_profile_without_double_counting() -> None:
+    profile = cProfile.Profile()
+    profile.runcall(_main)
+    stats = pstats.Stats(profile)
+    here = "tests/test_bench_harness.py"
+    phases = {
+        "a": (Site(here, "_caller_a"),),
+        "leaf from b": (Site(here, "_leaf", (here, "_caller_b")),),
+        "never": (Site(here, "_unused"),),
+    }
+    times = phase_times(stats, phases, main=Site(here, "_main"))
+    assert list(times) == [START_UP, "a", "leaf from b", "never", OTHER, "total"]
+    assert times["never"] == 0.0
+    parts = sum(v for k, v in times.items() if k != "total")
+    assert parts == pytest.approx(times["total"])
+    leaf_all = phase_times(stats, {"leaf": (Site(here, "_leaf"),)}, main=Site(here, "_main"))
+    assert times["leaf from b"] <= leaf_all["leaf"]
+
+
+def test_the_layering_phases_name_functions_that_exist() -> None:
+    """A renamed function would silently drop out of the profile summary."""
+    src = Path(__file__).parents[1] / "src/fedostree"
+    for sites in PHASES.values():
+        for site in sites:
+            for file, name in [(site.file, site.name), *([site.caller] if site.caller else [])]:
+                if file.endswith("shutil.py"):
+                    continue
+                assert f"def {name}(" in (src / file).read_text(), (file, name)
+
+
 @pytest.mark.slow
 def test_small_run_end_to_end_on_the_sample_universe(tmp_path: Path, sample_repo: Path) -> None:
     """One tree of the sample universe: the no-op recompose, the repository size against
@@ -176,4 +337,31 @@ def test_small_run_end_to_end_on_the_sample_universe(tmp_path: Path, sample_repo
     assert 0 < delta.ours < objects.ours
     assert delta.peer == objects.peer > 0
     assert entries["repo-size-vs-standalone"].ours < entries["repo-size-vs-standalone"].peer
+    assert not (tmp_path / "work" / "run").exists()
+
+
+@pytest.mark.slow
+def test_layering_figures_end_to_end_on_the_sample_universe(
+    tmp_path: Path, sample_repo: Path
+) -> None:
+    """The four layering figures on the sample universe's smallest tree (its packages run
+    scriptlets): both sides add exactly the picked packages, and --profile leaves one
+    profile per fedostree command that the phase summary reads."""
+    (tmp_path / "work" / "universe").mkdir(parents=True)
+    (tmp_path / "work" / "universe" / "sample-universe").symlink_to(sample_repo)
+    profiles = tmp_path / "profiles"
+    opts = Options(scale=1.0, runs=1, out=tmp_path / "results.json", workdir=tmp_path / "work",
+                   only=("layering",), trees=("base/minimal",), universe="sample", reps=1,
+                   profile=profiles)  # fmt: skip
+    entries = {e.name: e for e in run_benchmark(opts, Console(record=True, width=120))}
+    assert set(entries) == set(LAYERING)
+    for name in ("layer-one", "layer-ten"):
+        assert "(ours as picked, dnf as picked)" in entries[name].notes
+    assert "(as picked) vs on none" in entries["layer-incremental"].notes
+    assert entries["layer-incremental"].peer == entries["layer-one"].ours
+    assert all(e.ours > 0 and e.peer > 0 for e in entries.values())
+    written = sorted(p.stem for p in profiles.glob("*.prof"))
+    assert written == sorted([*LAYERING, "upgrade-none"])
+    times = phase_times(pstats.Stats(str(profiles / "layer-one.prof")))
+    assert times["commit"] > 0 and times["deploy"] > 0 and times["pull"] == 0
     assert not (tmp_path / "work" / "run").exists()

@@ -32,6 +32,9 @@ def parse_args(argv: list[str]) -> Options:
                    help="repetitions per run of the quick measurements (assembly, rollback)")  # fmt: skip
     p.add_argument("--data", type=Path, default=DATA, help="CentOS Stream 9 metadata")
     p.add_argument("--keep", action="store_true", help="keep the last run's work directory")
+    p.add_argument("--profile", type=Path, metavar="DIR",
+                   help="run the layering figures' fedostree commands under cProfile, "
+                   "writing DIR/NAME.prof (their times then include the profiler's overhead)")  # fmt: skip
     a = p.parse_args(argv)
     if a.runs < 1 or a.reps < 1 or a.scale <= 0:
         p.error("--runs and --reps must be at least 1, --scale positive")
@@ -46,6 +49,7 @@ def parse_args(argv: list[str]) -> Options:
         reps=a.reps,
         data=a.data,
         keep=a.keep,
+        profile=a.profile.absolute() if a.profile else None,
     )
 
 

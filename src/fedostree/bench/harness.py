@@ -17,6 +17,7 @@ from rich.console import Console
 
 from fedostree.bench import measure_client as mc
 from fedostree.bench import measure_compose as mp
+from fedostree.bench import measure_layering as ml
 from fedostree.bench.measure_depsolve import DATA, measure_depsolve
 from fedostree.bench.results import (
     Entry,
@@ -52,6 +53,18 @@ SPECS = {s.name: s for s in [
          "new content objects' uncompressed size"),
     Spec("rollback", "s", 1.5, "fedostree rollback on the largest tree's deployment",
          "fedostree rollback on a tiny tree's deployment"),
+    Spec("layer-one", "s", 0.5,
+         "fedostree install of one package (+2 missing dependencies), deployed tree",
+         "dnf --installroot install of it into a copy of the tree"),
+    Spec("layer-ten", "s", 0.5,
+         "fedostree install of ten packages (+ missing dependencies), deployed tree",
+         "dnf --installroot install of them into a copy of the tree"),
+    Spec("layer-incremental", "s", 1.3,
+         "fedostree install of the one package on a deployment with the ten layered",
+         "the same on a deployment with none (layer-one)"),
+    Spec("upgrade-layered", "s", 1.5,
+         "fedostree upgrade to the warm commit with the ten layered",
+         "the same upgrade with nothing layered"),
     Spec("assembly", "s", 3.0, "union hardlink checkout of the largest tree's packages",
          "cp -al of the assembled tree"),
     Spec("depsolve-load", "s", None, "libsolv load_pool + comps, BaseOS+AppStream",
@@ -75,6 +88,7 @@ class Options:
     reps: int = 3  # repetitions per run of the quick measurements (assembly, rollback)
     data: Path = DATA
     keep: bool = False
+    profile: Path | None = None  # the layering figures' commands under cProfile, .prof here
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,8 @@ GROUPS = [
           lambda sc, o: mc.measure_upgrade_bytes(sc), ("rpmbuild",)),
     Group("rollback", ("rollback",),
           lambda sc, o: mc.measure_rollback(sc, max(o.reps, ROLLBACK_REPS)), ("rpmbuild",)),
+    Group("layering", ml.NAMES, lambda sc, o: ml.measure_layering(sc, o.profile),
+          ("rpmbuild", "dnf", "rpm")),
 ]  # fmt: skip
 DEPSOLVE = "depsolve"
 ROLLBACK_REPS = 5  # rollbacks are quick: at least this many per run

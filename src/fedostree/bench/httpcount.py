@@ -4,6 +4,7 @@ on the wire (headers included), by kind of file requested."""
 from __future__ import annotations
 
 import functools
+import http.server
 import threading
 from collections import Counter
 from pathlib import Path
@@ -93,12 +94,26 @@ def count_bytes(server: Any, counter: ByteCounter) -> None:
     server.RequestHandlerClass = functools.partial(Counting, **keywords)
 
 
-class CountingServer:
-    """`fedostree.server.serve.make_server` on 127.0.0.1, in a thread, counting what it sends."""
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    """Static files, without a log line per request on stderr."""
 
-    def __init__(self, repo: Path) -> None:
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def make_file_server(directory: Path) -> http.server.ThreadingHTTPServer:
+    """A plain static file server on 127.0.0.1 (an rpm-md repository, as a mirror serves it)."""
+    handler = functools.partial(_QuietFiles, directory=str(directory))
+    return http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+
+class CountingServer:
+    """`fedostree.server.serve.make_server` on 127.0.0.1, in a thread, counting what it sends;
+    with files=True, any directory's files as a plain web server sends them."""
+
+    def __init__(self, repo: Path, *, files: bool = False) -> None:
         self.counter = ByteCounter()
-        self._httpd = make_server(repo, "127.0.0.1", 0)
+        self._httpd = make_file_server(repo) if files else make_server(repo, "127.0.0.1", 0)
         count_bytes(self._httpd, self.counter)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/"
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
