@@ -44,6 +44,7 @@ from fedostree.engine.layer_resolve import resolve_layer
 from fedostree.engine.ostree import OSTree
 from fedostree.engine.pkgcache import CachedPackage, PackageCache, cache_ref, ensure_cached
 from fedostree.engine.rpmfile import header_from_blob, read_header_blob
+from fedostree.engine.treefs import remove_in_background
 from fedostree.errors import ConfigError, FedostreeError, NothingToDo
 from fedostree.model.origin import LocalPackage, Origin
 
@@ -163,7 +164,7 @@ def install(
                      layered=[*layered_of(repo, commit), *added],
                      inactive=inactive_of(repo, commit))  # fmt: skip
     new = _derive(sysroot, tx)
-    sysroot.deploy(new_origin, new)
+    sysroot.deploy(new_origin, new, prune=False)
     return LayerChange(origin.refspec, commit, new, tuple(added),
                        inactive=tuple(resolution.inactive), deployed=True)  # fmt: skip
 
@@ -260,7 +261,7 @@ def _derive(sysroot: Sysroot, tx: Transaction) -> str:
     try:
         return derive_tree(sysroot.repo, tx, work)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        sysroot.on_exit(remove_in_background(work))  # removed while the tree is deployed
 
 
 # --- uninstall -----------------------------------------------------------------------------
@@ -301,7 +302,7 @@ def uninstall(
         tx = Transaction(start=commit, base=base, erase=removed, layered=sorted(keep),
                          inactive=[s for s in inactive_of(repo, commit) if s in requested])  # fmt: skip
         new = _derive(sysroot, tx)
-    sysroot.deploy(new_origin, new)
+    sysroot.deploy(new_origin, new, prune=False)
     return LayerChange(origin.refspec, commit, new, removed=removed, deployed=True)
 
 

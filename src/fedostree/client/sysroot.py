@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,11 @@ class Sysroot:
             )
         self.sysroot = OSTree.Sysroot.new(Gio.File.new_for_path(str(path)))
         self.sysroot.load(None)
+        self._pending: list[threading.Thread] = []
+
+    def on_exit(self, work: threading.Thread) -> None:
+        """Background work the verb waits for before it releases the sysroot lock."""
+        self._pending.append(work)
 
     @property
     def repo(self) -> OSTree.Repo:
@@ -100,6 +106,9 @@ class Sysroot:
             self.sysroot.load(None)
             yield self
         finally:
+            for work in self._pending:
+                work.join()
+            self._pending.clear()
             self.sysroot.unlock()
 
     def deployments(self) -> list[OSTree.Deployment]:
@@ -189,8 +198,11 @@ class Sysroot:
             )
         return out
 
-    def deploy(self, origin: Origin | str, commit: str) -> OSTree.Deployment:
-        """Deploy commit as the new default; keep one rollback and pinned ones; prune."""
+    def deploy(self, origin: Origin | str, commit: str, *, prune: bool = True) -> OSTree.Deployment:
+        """Deploy commit as the new default; keep one rollback and pinned ones; prune.
+        Without prune, the deployments dropped are removed but the repository is not
+        walked for unreachable objects (a layering transaction adds few; `cleanup -b`
+        or the next upgrade frees them)."""
         osname = self.osname()
         merge = self.sysroot.get_merge_deployment(osname)
         if isinstance(origin, str):
@@ -199,7 +211,11 @@ class Sysroot:
         try:
             _, new = self.sysroot.deploy_tree(osname, commit, keyfile, merge, None, None)
             flags = OSTree.SysrootSimpleWriteDeploymentFlags.NONE
+            if not prune:
+                flags = OSTree.SysrootSimpleWriteDeploymentFlags.NO_CLEAN
             self.sysroot.simple_write_deployment(osname, new, merge, flags, None)
+            if not prune:
+                self.sysroot.prepare_cleanup(None)
         except GLib.Error as e:
             self._discard_unfinished()
             raise FedostreeError(f"deploying {commit[:12]}: {e.message}") from e

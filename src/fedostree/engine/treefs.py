@@ -6,13 +6,17 @@ place: a new one replaces it."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from fedostree.engine.rootfs import resolve_in_root
 from fedostree.errors import FedostreeError
+
+log = logging.getLogger(__name__)
 
 
 def real_dir(rootfs: Path, rel: str) -> Path:
@@ -65,3 +69,18 @@ def read_text(root: Path, rel: str) -> str | None:
     """A file's text, symlinks resolved inside the tree; None if it is not a file."""
     path = resolve_in_root(root, rel)
     return path.read_text() if path.is_file() else None
+
+
+def remove_in_background(path: Path) -> threading.Thread:
+    """Remove a build tree (tens of thousands of directories) while the caller goes on;
+    join the thread before exiting."""
+
+    def remove() -> None:
+        try:
+            shutil.rmtree(path)
+        except OSError as e:
+            log.warning("cannot remove build directory %s: %s", path, e)
+
+    remover = threading.Thread(target=remove, name=f"rm {path.name}")
+    remover.start()
+    return remover

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from fedostree.engine.repofile import (
     repo_variables,
 )
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
+from fedostree.engine.treefs import remove_in_background
 from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
@@ -266,18 +265,6 @@ def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
         repos = [repo.appdata for repo in pool.repos_iter()]
         write_lockfile(opts.write_lockfile_to, lockfile_for(packages, repos))
     return packages
-
-
-def remove_in_background(path: Path) -> threading.Thread:
-    def remove() -> None:
-        try:
-            shutil.rmtree(path)
-        except OSError as e:
-            log.warning("cannot remove build directory %s: %s", path, e)
-
-    remover = threading.Thread(target=remove, name=f"rm {path.name}")
-    remover.start()
-    return remover
 
 
 def _subject(tf: Treefile, version: str | None) -> str:
