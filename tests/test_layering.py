@@ -370,3 +370,33 @@ def test_a_relative_sysroot_path(layerable: Path, monkeypatch: pytest.MonkeyPatc
     assert r.exit_code == 0, r.stderr
     assert "cowsay" in rpm_qa(root_of(layerable, default(layerable)))
     assert "hello" in rpm_qa(root_of(layerable, default(layerable)))
+
+
+def test_the_commit_of_what_changed_is_the_full_commit(layerable: Path, tmp_path: Path) -> None:
+    """engine/tree_delta.py commits only the directories the transaction changed; the
+    tree must be the one a full commit of the directory gives, checksum for checksum."""
+    from fedostree.client.layering import base_of, layered_of
+    from fedostree.engine import ostree as ot
+    from fedostree.engine.derive import Transaction, derive_tree
+    from fedostree.engine.pkgcache import PackageCache, cached_refs
+
+    assert install(layerable, "cowsay").exit_code == 0
+    repo_path = layerable / "ostree/repo"
+    repo = ot.open_repo(repo_path)
+    layered_commit = default(layerable)["checksum"]
+    base = base_of(repo, layered_commit)
+    cache = PackageCache(repo)
+    by_nevra = {}
+    for ref in cached_refs(repo):
+        md = ot.commit_metadata(repo, ot.resolve_rev(repo, ref) or "")
+        by_nevra[md["rpmostree.nevra"]] = cache.lookup(ref, md["rpmostree.sha256"])
+    order = ["libcow-1.0-1.x86_64", "cowsay-data-1.0-1.x86_64", "cowsay-3.7-1.x86_64"]
+    assert sorted(order) == sorted(layered_of(repo, layered_commit))
+    tx = Transaction(start=base, base=base, install=[by_nevra[n] for n in order], layered=order)
+    (tmp_path / "delta").mkdir()
+    (tmp_path / "full").mkdir()
+    delta = derive_tree(repo, tx, tmp_path / "delta")
+    full = derive_tree(repo, tx, tmp_path / "full", full_commit=True)
+    root = [ostree(repo_path, "ls", "-d", "-C", c, "/").split()[4:6] for c in (delta, full)]
+    assert root[0] == root[1]
+    assert ostree(repo_path, "diff", delta, full).strip() == ""

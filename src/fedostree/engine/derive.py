@@ -24,6 +24,7 @@ from fedostree.engine.pkgcache import CachedPackage
 from fedostree.engine.rpmdb import DBPATH, read_header_blobs, write_rpmdb
 from fedostree.engine.rpmfile import header_from_blob
 from fedostree.engine.transaction import run_erase, run_install
+from fedostree.engine.tree_delta import Snapshot, commit_changes, snapshot
 from fedostree.errors import FedostreeError
 
 LAYERED_KEY = "fedostree.layered"  # the NEVRAs the client layered on the base
@@ -54,12 +55,16 @@ def installed_headers(repo: OSTree.Repo, commit: str) -> list[bytes]:
         return read_header_blobs(Path(tmp))
 
 
-def derive_tree(repo: OSTree.Repo, tx: Transaction, workdir: Path) -> str:
-    """Check out tx.start, run the transaction on it, commit; returns the new commit."""
+def derive_tree(
+    repo: OSTree.Repo, tx: Transaction, workdir: Path, *, full_commit: bool = False
+) -> str:
+    """Check out tx.start, run the transaction on it, commit what changed (engine/
+    tree_delta.py; full_commit: the whole tree, as a check); returns the new commit."""
     rootfs = workdir / "rootfs"
     devino = OSTree.RepoDevInoCache.new()
     ot.checkout_union(repo, tx.start, rootfs, devino)
     privatize_edited(rootfs)
+    before = snapshot(rootfs)
     installed = read_header_blobs(rootfs)
     if tx.erase:
         erasing = {nevra for nevra in tx.erase}
@@ -73,7 +78,10 @@ def derive_tree(repo: OSTree.Repo, tx: Transaction, workdir: Path) -> str:
     if tx.install:
         run_install(rootfs, tx.install, installed=installed, etc_in_usr=True)
     write_rpmdb(rootfs, [p.header_blob for p in tx.install], erase=tx.erase)
-    return commit_derived(repo, rootfs, devino, tx)
+    return commit_derived(repo, rootfs, devino, tx, before=None if full_commit else before)
+
+
+EDITED_IN_PLACE = ("usr/etc", DBPATH)  # private copies: read again whole at commit
 
 
 def privatize_edited(rootfs: Path) -> None:
@@ -112,7 +120,12 @@ def merge_into(src: Path, dest: Path) -> None:
 
 
 def commit_derived(
-    repo: OSTree.Repo, rootfs: Path, devino: OSTree.RepoDevInoCache, tx: Transaction
+    repo: OSTree.Repo,
+    rootfs: Path,
+    devino: OSTree.RepoDevInoCache,
+    tx: Transaction,
+    *,
+    before: Snapshot | None,
 ) -> str:
     """Commit with the base as parent, its version, and the whole package list."""
     base_md = ot.commit_metadata(repo, tx.base)
@@ -128,12 +141,11 @@ def commit_derived(
     }
     if base_md.get("version"):
         md["version"] = GLib.Variant("s", str(base_md["version"]))
-    return commit_rootfs(
-        repo,
-        rootfs,
-        devino,
-        subject=f"layered: {', '.join(sorted(tx.layered))}",
-        parent=tx.base,
-        metadata=md,
-        sepolicy=ot.load_sepolicy(rootfs),
-    )
+    subject = f"layered: {', '.join(sorted(tx.layered))}"
+    sepolicy = ot.load_sepolicy(rootfs)
+    if before is None or sepolicy is not None:  # a policy labels every file: commit all
+        return commit_rootfs(repo, rootfs, devino, subject=subject, parent=tx.base,
+                             metadata=md, sepolicy=sepolicy)  # fmt: skip
+    with ot.transaction(repo):
+        mtree = commit_changes(repo, rootfs, tx.start, before, devino, always=EDITED_IN_PLACE)
+        return ot.write_commit(repo, mtree, parent=tx.base, subject=subject, metadata=md)

@@ -1,0 +1,182 @@
+"""Committing a tree that was checked out from a commit and then changed a little, at
+the cost of what changed: the directories whose entries changed are read again from
+disk (their files that are hardlinks into the repository cost no hashing), every other
+directory is taken from the start commit by its checksums, unread.
+
+What changed is told by inodes: the checkout is made of hardlinks to the repository's
+objects, a file can only be replaced (rofiles-fuse refuses in-place writes to shared
+files), so a new or replaced file has an inode the snapshot taken after the checkout
+does not list. The places a transaction edits in place (their files are private
+copies: /usr/etc, the rpmdb) are always read again whole. A directory's own owner and
+mode are part of the snapshot. The result is the tree a full commit of the directory
+would give (tests/test_layering.py compares the two)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedostree.engine.ostree import GLib, OSTree
+from fedostree.errors import FedostreeError
+
+Entries = dict[str, tuple[int, int]]  # name -> (inode, file type bits)
+
+
+@dataclass(frozen=True)
+class DirState:
+    meta: tuple[int, int, int]  # mode, uid, gid of the directory itself
+    entries: Entries
+
+
+Snapshot = dict[str, DirState]  # relative directory path ("" is the root) -> its state
+
+
+def snapshot(rootfs: Path) -> Snapshot:
+    """Every directory's entries by inode, and its own mode and owner (readdir and one
+    lstat per directory: no file is opened or stat'ed)."""
+    out: Snapshot = {}
+    pending = [""]
+    while pending:
+        rel = pending.pop()
+        path = rootfs / rel if rel else rootfs
+        st = os.lstat(path)
+        entries: Entries = {}
+        with os.scandir(path) as it:
+            for entry in it:
+                kind = _kind(entry)
+                entries[entry.name] = (entry.inode(), kind)
+                if kind == stat.S_IFDIR:
+                    pending.append(f"{rel}/{entry.name}" if rel else entry.name)
+        out[rel] = DirState((st.st_mode, st.st_uid, st.st_gid), entries)
+    return out
+
+
+def _kind(entry: os.DirEntry[str]) -> int:
+    if entry.is_symlink():
+        return stat.S_IFLNK
+    if entry.is_dir(follow_symlinks=False):
+        return stat.S_IFDIR
+    return stat.S_IFREG
+
+
+def changed_dirs(before: Snapshot, after: Snapshot, always: Iterable[str]) -> set[str]:
+    """The directories to read again: new ones, those whose entries or own metadata
+    changed, and the always-read places (with everything below them)."""
+    dirty = {rel for rel, state in after.items() if before.get(rel) != state}
+    for top in always:
+        dirty |= {rel for rel in after if rel == top or rel.startswith(f"{top}/")}
+    return dirty
+
+
+def commit_changes(
+    repo: OSTree.Repo,
+    rootfs: Path,
+    start: str,
+    before: Snapshot,
+    devino: OSTree.RepoDevInoCache,
+    always: Iterable[str] = (),
+) -> OSTree.MutableTree:
+    """The mutable tree of rootfs, built from start's tree plus what changed since
+    `before` (see the module's docstring). Call inside a repository transaction."""
+    after = snapshot(rootfs)
+    dirty = changed_dirs(before, after, always)
+    spine = {_parent(rel) for rel in dirty} | dirty
+    spine |= {p for rel in list(spine) for p in _ancestors(rel)}
+    old = OSTree.MutableTree.new_from_commit(repo, start)
+    builder = _Builder(repo, rootfs, devino, after, dirty, spine)
+    return builder.build("", old)
+
+
+def _parent(rel: str) -> str:
+    return rel.rpartition("/")[0]
+
+
+def _ancestors(rel: str) -> list[str]:
+    parts = rel.split("/") if rel else []
+    return ["/".join(parts[:i]) for i in range(len(parts))]
+
+
+class _Builder:
+    def __init__(
+        self,
+        repo: OSTree.Repo,
+        rootfs: Path,
+        devino: OSTree.RepoDevInoCache,
+        after: Snapshot,
+        dirty: set[str],
+        spine: set[str],
+    ) -> None:
+        self.repo = repo
+        self.rootfs = rootfs
+        self.after = after
+        self.dirty = dirty
+        self.spine = spine
+        self.devino = devino
+        self.dfd = os.open(rootfs, os.O_RDONLY | os.O_DIRECTORY)
+
+    def build(self, rel: str, old: OSTree.MutableTree | None) -> OSTree.MutableTree:
+        try:
+            return self._build(rel, old)
+        finally:
+            if rel == "":
+                os.close(self.dfd)
+
+    def _build(self, rel: str, old: OSTree.MutableTree | None) -> OSTree.MutableTree:
+        fresh = OSTree.MutableTree.new()
+        if rel in self.dirty or old is None:
+            self._read_files(rel, fresh)
+        else:
+            self._copy_files(old, fresh)
+        old_dirs = old.get_subdirs() if old is not None else {}
+        for name, (_ino, kind) in sorted(self.after[rel].entries.items()):
+            if kind != stat.S_IFDIR:
+                continue
+            child_rel = f"{rel}/{name}" if rel else name
+            old_child = old_dirs.get(name)
+            if child_rel in self.spine or old_child is None:
+                child = self._build(child_rel, old_child)
+                contents, meta = self._write(child)
+            else:
+                contents = old_child.get_contents_checksum()
+                meta = old_child.get_metadata_checksum()
+                if not contents:  # not yet written: a node loaded from the commit
+                    contents, meta = self._write(old_child)
+            _, node = fresh.ensure_dir(name)
+            node.fill_empty_from_dirtree(self.repo, contents, meta)
+        return fresh
+
+    def _read_files(self, rel: str, fresh: OSTree.MutableTree) -> None:
+        """The directory's own metadata and its files and symlinks, from disk; its
+        subdirectories are left out here (the caller adds them)."""
+        top = rel or "."
+
+        def only_this_level(_repo: OSTree.Repo, path: str, _info: object) -> object:
+            # path is relative to top, with a leading '/': skip everything below it
+            return (
+                OSTree.RepoCommitFilterResult.SKIP
+                if path.count("/") > 1
+                else OSTree.RepoCommitFilterResult.ALLOW
+            )
+
+        modifier = OSTree.RepoCommitModifier.new(
+            OSTree.RepoCommitModifierFlags.NONE, only_this_level, None
+        )
+        modifier.set_devino_cache(self.devino)
+        try:
+            self.repo.write_dfd_to_mtree(self.dfd, top, fresh, modifier, None)
+        except GLib.Error as e:
+            raise FedostreeError(f"committing {self.rootfs / rel}: {e.message}") from e
+        for name in list(fresh.get_subdirs()):
+            fresh.remove(name, False)
+
+    def _copy_files(self, old: OSTree.MutableTree, fresh: OSTree.MutableTree) -> None:
+        for name, checksum in old.get_files().items():
+            fresh.replace_file(name, checksum)
+        fresh.set_metadata_checksum(old.get_metadata_checksum())
+
+    def _write(self, node: OSTree.MutableTree) -> tuple[str, str]:
+        _, root = self.repo.write_mtree(node, None)
+        return root.tree_get_contents_checksum(), root.tree_get_metadata_checksum()
