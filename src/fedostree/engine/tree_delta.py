@@ -3,63 +3,39 @@ the cost of what changed: the directories whose entries changed are read again f
 disk (their files that are hardlinks into the repository cost no hashing), every other
 directory is taken from the start commit by its checksums, unread.
 
-What changed is told by inodes: the checkout is made of hardlinks to the repository's
-objects, a file can only be replaced (rofiles-fuse refuses in-place writes to shared
-files), so a new or replaced file has an inode the snapshot taken after the checkout
-does not list. The places a transaction edits in place (their files are private
-copies: /usr/etc, the rpmdb) are always read again whole. A directory's own owner and
-mode are part of the snapshot. The result is the tree a full commit of the directory
+What changed is told by the directories' change times: the checkout is made of
+hardlinks to the repository's objects, a file can only be replaced, not written in place
+(rofiles-fuse refuses in-place writes to shared files), and adding, replacing or
+removing an entry changes its directory's ctime, as a chown or chmod of the directory
+does. The places a transaction edits in place (their files are private copies:
+/usr/etc, the rpmdb) are always read again whole. The result is the tree a full commit of the directory
 would give (tests/test_layering.py compares the two)."""
 
 from __future__ import annotations
 
 import os
-import stat
+import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from fedostree.engine.ostree import GLib, OSTree
+from fedostree.engine.ostree import Gio, GLib, OSTree
 from fedostree.errors import FedostreeError
 
-Entries = dict[str, tuple[int, int]]  # name -> (inode, file type bits)
-
-
-@dataclass(frozen=True)
-class DirState:
-    meta: tuple[int, int, int]  # mode, uid, gid of the directory itself
-    entries: Entries
-
-
-Snapshot = dict[str, DirState]  # relative directory path ("" is the root) -> its state
+Snapshot = dict[str, str]  # relative directory path ("" is the root) -> its ctime
 
 
 def snapshot(rootfs: Path) -> Snapshot:
-    """Every directory's entries by inode, and its own mode and owner (readdir and one
-    lstat per directory: no file is opened or stat'ed)."""
-    out: Snapshot = {}
-    pending = [""]
-    while pending:
-        rel = pending.pop()
-        path = rootfs / rel if rel else rootfs
-        st = os.lstat(path)
-        entries: Entries = {}
-        with os.scandir(path) as it:
-            for entry in it:
-                kind = _kind(entry)
-                entries[entry.name] = (entry.inode(), kind)
-                if kind == stat.S_IFDIR:
-                    pending.append(f"{rel}/{entry.name}" if rel else entry.name)
-        out[rel] = DirState((st.st_mode, st.st_uid, st.st_gid), entries)
-    return out
-
-
-def _kind(entry: os.DirEntry[str]) -> int:
-    if entry.is_symlink():
-        return stat.S_IFLNK
-    if entry.is_dir(follow_symlinks=False):
-        return stat.S_IFDIR
-    return stat.S_IFREG
+    """Every directory's change time: adding, removing or renaming an entry, and a
+    chown or chmod of the directory, all change it (find(1) walks the tree in C)."""
+    r = subprocess.run(
+        ["find", str(rootfs), "-type", "d", "-printf", "%P\\0%C@\\0"],
+        capture_output=True,
+        check=False,
+    )
+    if r.returncode != 0:
+        raise FedostreeError(f"find {rootfs}: {r.stderr.decode(errors='replace').strip()}")
+    fields = r.stdout.decode(errors="surrogateescape").split("\0")[:-1]
+    return dict(zip(fields[0::2], fields[1::2], strict=True))
 
 
 def changed_dirs(before: Snapshot, after: Snapshot, always: Iterable[str]) -> set[str]:
@@ -111,7 +87,11 @@ class _Builder:
     ) -> None:
         self.repo = repo
         self.rootfs = rootfs
-        self.after = after
+        self.subdirs: dict[str, list[str]] = {}
+        for path in sorted(after):
+            if path:
+                parent, _, name = path.rpartition("/")
+                self.subdirs.setdefault(parent, []).append(name)
         self.dirty = dirty
         self.spine = spine
         self.devino = devino
@@ -131,9 +111,7 @@ class _Builder:
         else:
             self._copy_files(old, fresh)
         old_dirs = old.get_subdirs() if old is not None else {}
-        for name, (_ino, kind) in sorted(self.after[rel].entries.items()):
-            if kind != stat.S_IFDIR:
-                continue
+        for name in self.subdirs.get(rel, ()):
             child_rel = f"{rel}/{name}" if rel else name
             old_child = old_dirs.get(name)
             if child_rel in self.spine or old_child is None:
@@ -153,13 +131,11 @@ class _Builder:
         subdirectories are left out here (the caller adds them)."""
         top = rel or "."
 
-        def only_this_level(_repo: OSTree.Repo, path: str, _info: object) -> object:
-            # path is relative to top, with a leading '/': skip everything below it
-            return (
-                OSTree.RepoCommitFilterResult.SKIP
-                if path.count("/") > 1
-                else OSTree.RepoCommitFilterResult.ALLOW
-            )
+        def only_this_level(_repo: OSTree.Repo, path: str, info: Gio.FileInfo) -> object:
+            # path is relative to top ('/' is top itself): its subdirectories are skipped
+            if path != "/" and info.get_file_type() == Gio.FileType.DIRECTORY:
+                return OSTree.RepoCommitFilterResult.SKIP
+            return OSTree.RepoCommitFilterResult.ALLOW
 
         modifier = OSTree.RepoCommitModifier.new(
             OSTree.RepoCommitModifierFlags.NONE, only_this_level, None
@@ -169,8 +145,6 @@ class _Builder:
             self.repo.write_dfd_to_mtree(self.dfd, top, fresh, modifier, None)
         except GLib.Error as e:
             raise FedostreeError(f"committing {self.rootfs / rel}: {e.message}") from e
-        for name in list(fresh.get_subdirs()):
-            fresh.remove(name, False)
 
     def _copy_files(self, old: OSTree.MutableTree, fresh: OSTree.MutableTree) -> None:
         for name, checksum in old.get_files().items():
