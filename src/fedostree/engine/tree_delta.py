@@ -13,6 +13,7 @@ would give (tests/test_layering.py compares the two)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from pathlib import Path
 from fedostree.engine.ostree import Gio, GLib, OSTree
 from fedostree.errors import FedostreeError
 
+log = logging.getLogger(__name__)
 Snapshot = dict[str, str]  # relative directory path ("" is the root) -> its ctime
 
 
@@ -59,6 +61,7 @@ def commit_changes(
     `before` (see the module's docstring). Call inside a repository transaction."""
     after = snapshot(rootfs)
     dirty = changed_dirs(before, after, always)
+    log.debug("tree_delta: %d of %d directories changed", len(dirty), len(after))
     spine = {_parent(rel) for rel in dirty} | dirty
     spine |= {p for rel in list(spine) for p in _ancestors(rel)}
     old = OSTree.MutableTree.new_from_commit(repo, start)
@@ -123,7 +126,8 @@ class _Builder:
                 if not contents:  # not yet written: a node loaded from the commit
                     contents, meta = self._write(old_child)
             _, node = fresh.ensure_dir(name)
-            node.fill_empty_from_dirtree(self.repo, contents, meta)
+            if not node.fill_empty_from_dirtree(self.repo, contents, meta):
+                raise FedostreeError(f"committing {self.rootfs / child_rel}: read twice")
         return fresh
 
     def _read_files(self, rel: str, fresh: OSTree.MutableTree) -> None:
@@ -131,7 +135,9 @@ class _Builder:
         subdirectories are left out here (the caller adds them)."""
         top = rel or "."
 
-        def only_this_level(_repo: OSTree.Repo, path: str, info: Gio.FileInfo) -> object:
+        def only_this_level(
+            _repo: OSTree.Repo, path: str, info: Gio.FileInfo, *_: object
+        ) -> object:
             # path is relative to top ('/' is top itself): its subdirectories are skipped
             if path != "/" and info.get_file_type() == Gio.FileType.DIRECTORY:
                 return OSTree.RepoCommitFilterResult.SKIP
