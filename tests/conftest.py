@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.rpms", "tests.support.client", "tests.support.standins"]
+pytest_plugins = [
+    "tests.support.rpms",
+    "tests.support.client",
+    "tests.support.standins",
+    "tests.support.sample",
+]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import libcomps
@@ -28,8 +27,6 @@ from tests.support.sample import (
     file_table,
     file_triggers,
     header,
-    load_comps,
-    load_pool,
     resolve,
     rpm_list,
     rpm_path,
@@ -47,18 +44,6 @@ TRIGGERS = {
 LAYERED = "sample-editor"
 LAYERED_DEPS = {"libsample-widgets", "sample-editor-data"}
 REPO_FILE = "/etc/yum.repos.d/fedostree-sample.repo"
-
-
-@pytest.fixture(scope="module")
-def comps(sample_repo: Path) -> libcomps.Comps:
-    return load_comps(sample_repo)
-
-
-@pytest.fixture(scope="module")
-def pool(sample_repo: Path) -> Iterator[solv.Pool]:
-    pool = load_pool(sample_repo)
-    yield pool
-    pool.free()
 
 
 @pytest.mark.parametrize("name", list(TRIGGERS))

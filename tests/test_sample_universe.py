@@ -8,7 +8,6 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import libcomps
@@ -27,8 +26,6 @@ from tests.support.sample import (
     comps_members,
     expand,
     file_table,
-    load_comps,
-    load_pool,
     repomd_locations,
     resolve,
     rpm_list,
@@ -74,18 +71,6 @@ def sha256s(root: Path) -> dict[str, str]:
 
 
 # --- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def comps(sample_repo: Path) -> libcomps.Comps:
-    return load_comps(sample_repo)
-
-
-@pytest.fixture(scope="module")
-def pool(sample_repo: Path) -> Iterator[solv.Pool]:
-    pool = load_pool(sample_repo)
-    yield pool
-    pool.free()
 
 
 # --- the repository and its groups ----------------------------------------------------------

@@ -6,9 +6,11 @@ from __future__ import annotations
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import libcomps
+import pytest
 import rpm
 import solv
 
@@ -135,3 +137,17 @@ def bwrap_works() -> str | None:
         return "bwrap is not installed"
     probe = subprocess.run(["bwrap", "--bind", "/", "/", "true"], capture_output=True, text=True)
     return None if probe.returncode == 0 else f"bwrap does not work here: {probe.stderr.strip()}"
+
+
+@pytest.fixture(scope="module")
+def comps(sample_repo: Path) -> libcomps.Comps:
+    """The sample universe's comps (fixtures shared by the sample tests)."""
+    return load_comps(sample_repo)
+
+
+@pytest.fixture(scope="module")
+def pool(sample_repo: Path) -> Iterator[solv.Pool]:
+    """The sample universe's packages in a libsolv pool."""
+    pool = load_pool(sample_repo)
+    yield pool
+    pool.free()
