@@ -17,7 +17,9 @@ what none of them covers is `other`:
   private copies  copies of /usr/etc and the rpmdb, which the transaction edits
   scriptlets      the packages' scriptlets in the sandbox
   rpmdb           reading and rewriting the tree's rpmdb
-  commit          the derived tree committed (SELinux labels, dirtree objects)
+  commit          the derived tree committed: the snapshot of directories before the
+                  transaction, what changed (engine/tree_delta.py) or the whole tree
+                  (with an SELinux policy), the dirtree and commit objects
   rm work tree    removing the derived tree's checkout
   deploy          libostree's deployment (its own checkout, /etc merge, bootloader, prune)"""
 
@@ -69,7 +71,12 @@ PHASES: dict[str, tuple[Site, ...]] = {
         Site("engine/rpmdb.py", "read_header_blobs", ("engine/derive.py", "derive_tree")),
         Site("engine/rpmdb.py", "read_header_blobs", ("engine/derive.py", "commit_derived")),
     ),
-    "commit": (Site("engine/commit.py", "commit_rootfs"),),
+    "commit": (
+        Site("engine/commit.py", "commit_rootfs"),
+        Site("engine/tree_delta.py", "snapshot", ("engine/derive.py", "derive_tree")),
+        Site("engine/tree_delta.py", "commit_changes"),
+        Site("engine/ostree.py", "write_commit", ("engine/derive.py", "commit_derived")),
+    ),
     "rm work tree": (Site("shutil.py", "rmtree", ("client/layering.py", "_derive")),),
     "deploy": (Site("client/sysroot.py", "deploy"),),
 }
