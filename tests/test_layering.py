@@ -29,7 +29,7 @@ from tests.support.client import (
     snapshot,
     status,
 )
-from tests.support.rpms import Pkg, build_rpms, createrepo
+from tests.support.rpms import Pkg, build_rpms, createrepo, sha256_file
 
 COWSAY = Pkg(
     "cowsay",
@@ -195,6 +195,11 @@ def test_a_local_rpm(layerable: Path, layer_rpms: Path) -> None:
     assert (root_of(layerable, new) / "usr/bin/localtool").read_text() == "local\n"
     assert "requested-local=" in origin_text(layerable, new)
     assert "LocalPackages: localtool-0.1-1.x86_64" in client(layerable, "status").stdout
+    kept = layerable / "var/cache/fedostree/local"
+    assert [p.name for p in kept.glob("*.rpm")] == [f"{sha256_file(rpm)}.rpm"]  # for upgrades
+    assert client(layerable, "uninstall", "localtool").exit_code == 0
+    assert client(layerable, "cleanup", "-r").exit_code == 0
+    assert list(kept.glob("*.rpm")) == []  # no origin requests it any more
 
 
 def test_uninstall_removes_the_layer(layerable: Path) -> None:

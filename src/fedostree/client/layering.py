@@ -27,7 +27,7 @@ from fedostree.client.repos import (
     layering_pool,
     load_metadata,
 )
-from fedostree.client.sysroot import Sysroot
+from fedostree.client.sysroot import LOCAL_RPMS, Sysroot
 from fedostree.engine import depsolve
 from fedostree.engine import ostree as ot
 from fedostree.engine.depsolve import Package
@@ -231,7 +231,7 @@ def keep_local_rpms(cachedir: Path, local: Sequence[LocalRpm]) -> None:
     """A copy of each local RPM in the cache: a later upgrade layers it on the new base."""
     (cachedir / "local").mkdir(parents=True, exist_ok=True)
     for r in local:
-        dest = cachedir / "local" / f"{r.sha256}.rpm"
+        dest = cachedir / "local" / f"{r.sha256}.rpm"  # = Sysroot.path / LOCAL_RPMS
         if not dest.is_file():
             tmp = dest.with_suffix(".tmp")
             shutil.copyfile(r.path, tmp)
@@ -334,7 +334,7 @@ def _still_needed(
 
 def _local_rpm_path(sysroot: Sysroot, pkg: LocalPackage) -> Path:
     """A local package's RPM, kept in the cache when it was installed."""
-    path = cache_dir(sysroot.path) / "local" / f"{pkg.sha256}.rpm"
+    path = sysroot.path / LOCAL_RPMS / f"{pkg.sha256}.rpm"
     if not path.is_file():
         raise FedostreeError(f"{pkg.nevra}: the local package's RPM is gone from {path}")
     return path

@@ -22,6 +22,7 @@ from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.origin import Origin, origin_from_keyfile
 
 log = logging.getLogger(__name__)
+LOCAL_RPMS = "var/cache/fedostree/local"  # copies of local RPMs the origins request
 
 
 @dataclass(frozen=True)
@@ -267,8 +268,21 @@ class Sysroot:
             )
         self.sysroot.load(None)
         self.drop_unused_packages()
+        self.drop_unused_local_rpms()
         self.sysroot.cleanup(None)
         return [deployments[i] for i in sorted(drop)]
+
+    def drop_unused_local_rpms(self) -> None:
+        """The kept copies of local RPMs (var/cache/fedostree/local) no origin requests."""
+        wanted = {
+            p.sha256
+            for d in self.deployments()
+            if (origin := self.origin_or_none(d)) is not None
+            for p in origin.requested_local
+        }
+        for path in (self.path / LOCAL_RPMS).glob("*.rpm"):
+            if path.stem not in wanted:
+                path.unlink()
 
     def drop_unused_packages(self) -> list[str]:
         """Delete the package cache refs (rpmostree/pkg/...) of packages no deployment
