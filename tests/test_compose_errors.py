@@ -271,7 +271,7 @@ def test_lua_scriptlet_is_refused_unless_ignored(tmp_path: Path, errors_repo: Pa
     r = compose(treefile, tmp_path)
     assert error_message(r, 2) == (
         "lua-post-1.0-1.x86_64: %post is a Lua scriptlet, which fedostree cannot run; "
-        "add 'lua-post.post' to the treefile's ignore-scripts to skip it"
+        "a treefile skips it with ignore-scripts: ['lua-post.post']"
     )
     assert_untouched(tmp_path, before)
 

@@ -69,7 +69,7 @@ def wanted(run: ScriptRun, ignore: Iterable[str]) -> bool:
     if run.program[0] == LUA:
         raise ConfigError(
             f"{run.nevra}: %{run.kind} is a Lua scriptlet, which fedostree cannot run; "
-            f"add '{run.package}.{run.kind}' to the treefile's ignore-scripts to skip it"
+            f"a treefile skips it with ignore-scripts: ['{run.package}.{run.kind}']"
         )
     return True
 
