@@ -11,9 +11,11 @@ APT_LIBRARIES := gir1.2-ostree-1.0 python3-gi python3-solv python3-rpm python3-l
 # tests; createrepo-c: createrepo_c; bubblewrap: bwrap; busybox-static: /bin/busybox, the
 # sample trees' shell; gcc, libc6-dev, binutils: compiled test fixtures and readelf;
 # gnupg: gpg, gpgconf; chromium: the status page's rendering test; procps: ps;
-# e2fsprogs: chattr; mount: umount; dnf: the bench's traditional path (and its test).
+# e2fsprogs: chattr; mount: umount; dnf: the bench's traditional path (and its test);
+# debootstrap: .ci/fresh-debian.sh, the fresh-machine check; findutils (find, which
+# engine/tree_delta.py runs) is essential.
 APT_PROGRAMS := ostree rpm rpm2cpio cpio createrepo-c bubblewrap busybox-static gcc libc6-dev \
-	binutils gnupg chromium procps e2fsprogs mount dnf
+	binutils gnupg chromium procps e2fsprogs mount dnf debootstrap
 APT_PACKAGES := $(APT_LIBRARIES) $(APT_PROGRAMS)
 DEMO := demo
 

@@ -27,7 +27,7 @@ base=$work/minbase.tar.gz
 mkdir -p "$work"
 
 if [ ! -f "$base" ]; then
-    command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+    command -v debootstrap >/dev/null || make -C "$(dirname "$0")/.." setup >/dev/null  # installs it
     rm -rf "$work/bootstrap"
     debootstrap --variant=minbase --include=make bookworm "$work/bootstrap" "$mirror"
     tar -C "$work/bootstrap" -czf "$base.tmp" . && mv "$base.tmp" "$base"
