@@ -338,7 +338,11 @@ def test_status_json_keys(layerable: Path) -> None:
     assert install(layerable, "cowsay").exit_code == 0
     r = client(layerable, "status", "--json")
     d = json.loads(r.stdout)["deployments"][0]
-    assert {"base-checksum", "requested-packages", "requested-local-packages", "packages"} <= set(d)
+    rollback = json.loads(r.stdout)["deployments"][1]
+    assert d["base-checksum"] == rollback["checksum"] and rollback["base-checksum"] is None
+    assert (d["requested-packages"], d["requested-local-packages"], d["packages"]) == (
+        ["cowsay"], [], ["cowsay"])  # fmt: skip
+    assert d["package-count"] == rollback["package-count"] + 3  # cowsay and two dependencies
 
 
 def test_a_killed_install_deploys_nothing_and_the_next_one_works(layerable: Path) -> None:

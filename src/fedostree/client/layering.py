@@ -15,7 +15,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import solv
@@ -77,7 +77,7 @@ class LocalRpm:
     nevra: str
     name: str
     sha256: str
-    header_blob: bytes = field(repr=False)
+    ref: str  # its package cache ref
 
     @property
     def request(self) -> LocalPackage:
@@ -116,7 +116,8 @@ def inspect_local(path: Path) -> LocalRpm:
             f"{path}: {hdr['nevra']} is for architecture {hdr['arch']}, this system is {BASEARCH}"
         )
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    return LocalRpm(path, str(hdr["nevra"]), str(hdr["name"]), sha256, blob)
+    ref = cache_ref(hdr["name"], hdr["evr"], hdr["arch"])
+    return LocalRpm(path, str(hdr["nevra"]), str(hdr["name"]), sha256, ref)
 
 
 # --- install -------------------------------------------------------------------------------
@@ -131,7 +132,10 @@ def install(
     locals_ = [inspect_local(p) for p in local_paths]
     new_specs = _new_requests(specs, origin.requested, opts)
     known_local = {p.nevra for p in origin.requested_local}
-    new_local = [r for r in locals_ if r.nevra not in known_local or _already(r.nevra, opts)]
+    for r in locals_:
+        if r.nevra in known_local:
+            _refuse_repeat(r.nevra, opts)
+    new_local = [r for r in locals_ if r.nevra not in known_local]
     if not new_specs and not new_local:
         raise NothingToDo("No change.", exit_code=77 if opts.unchanged_exit_77 else 0)
     repo = sysroot.repo
@@ -149,9 +153,9 @@ def install(
     change = LayerChange(
         origin.refspec, commit, None, tuple(added), inactive=tuple(resolution.inactive)
     )
-    if opts.dry_run or not added:
-        if not added and not opts.dry_run:
-            raise NothingToDo("No change.", exit_code=77 if opts.unchanged_exit_77 else 0)
+    if not added and not opts.dry_run:
+        raise NothingToDo("No change.", exit_code=77 if opts.unchanged_exit_77 else 0)
+    if opts.dry_run:
         return change
     repo_pkgs = [depsolve.package_of(s) for s in resolution.install if s.id not in local_ids]
     by_nevra = {r.nevra: r for r in new_local}
@@ -173,16 +177,16 @@ def _new_requests(specs: Sequence[str], requested: Sequence[str], opts: LayerOpt
     out = []
     for spec in specs:
         if spec in requested or spec in out:
-            _already(spec, opts)
+            _refuse_repeat(spec, opts)
             continue
         out.append(spec)
     return out
 
 
-def _already(what: str, opts: LayerOptions) -> bool:
+def _refuse_repeat(what: str, opts: LayerOptions) -> None:
+    """A request made before: an error, unless --idempotent (then it is skipped)."""
     if not opts.idempotent:
         raise ConfigError(f"{what}: already requested (use --idempotent to ignore)")
-    return False
 
 
 def _pool(
@@ -215,15 +219,9 @@ def _cache(
         keep_local_rpms(cachedir, local)
         with ot.transaction(repo):
             for r in local:
-                hdr = header_from_blob(r.header_blob)
-                ref = cache_ref(hdr["name"], _evr(hdr), hdr["arch"])
-                if cache.lookup(ref, r.sha256) is None:
-                    cache.import_rpm(r.path, ref, r.sha256)
-        for r in local:
-            hdr = header_from_blob(r.header_blob)
-            found = cache.lookup(cache_ref(hdr["name"], _evr(hdr), hdr["arch"]), r.sha256)
-            if found is not None:
-                out[r.nevra] = found
+                if cache.lookup(r.ref, r.sha256) is None:
+                    cache.import_rpm(r.path, r.ref, r.sha256)
+        out.update({r.nevra: c for r in local if (c := cache.lookup(r.ref, r.sha256))})
     return out
 
 
@@ -236,12 +234,6 @@ def keep_local_rpms(cachedir: Path, local: Sequence[LocalRpm]) -> None:
             tmp = dest.with_suffix(".tmp")
             shutil.copyfile(r.path, tmp)
             tmp.replace(dest)
-
-
-def _evr(hdr: object) -> str:
-    h = hdr  # rpm.hdr
-    epoch = h["epoch"]  # type: ignore[index]
-    return f"{epoch}:" * bool(epoch) + f"{h['version']}-{h['release']}"  # type: ignore[index]
 
 
 WORK_PREFIX = "fedostree-layer-"

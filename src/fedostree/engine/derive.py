@@ -78,7 +78,10 @@ def derive_tree(
     if tx.install:
         run_install(rootfs, tx.install, installed=installed, etc_in_usr=True)
     write_rpmdb(rootfs, [p.header_blob for p in tx.install], erase=tx.erase)
-    return commit_derived(repo, rootfs, devino, tx, before=None if full_commit else before)
+    packages = [*installed, *(p.header_blob for p in tx.install)]  # what the rpmdb now lists
+    return commit_derived(
+        repo, rootfs, devino, tx, packages, before=None if full_commit else before
+    )
 
 
 EDITED_IN_PLACE = ("usr/etc", DBPATH)  # private copies: read again whole at commit
@@ -124,12 +127,13 @@ def commit_derived(
     rootfs: Path,
     devino: OSTree.RepoDevInoCache,
     tx: Transaction,
+    packages: Sequence[bytes],
     *,
     before: Snapshot | None,
 ) -> str:
     """Commit with the base as parent, its version, and the whole package list."""
     base_md = ot.commit_metadata(repo, tx.base)
-    headers = [header_from_blob(b) for b in read_header_blobs(rootfs)]
+    headers = [header_from_blob(b) for b in packages]
     pkglist = sorted(
         (h["name"], str(h["epoch"] or 0), h["version"], h["release"], h["arch"]) for h in headers
     )

@@ -62,15 +62,10 @@ def commit_changes(
     after = snapshot(rootfs)
     dirty = changed_dirs(before, after, always)
     log.debug("tree_delta: %d of %d directories changed", len(dirty), len(after))
-    spine = {_parent(rel) for rel in dirty} | dirty
-    spine |= {p for rel in list(spine) for p in _ancestors(rel)}
+    spine = dirty | {p for rel in dirty for p in _ancestors(rel)}  # and the way down to them
     old = OSTree.MutableTree.new_from_commit(repo, start)
     builder = _Builder(repo, rootfs, devino, after, dirty, spine)
     return builder.build("", old)
-
-
-def _parent(rel: str) -> str:
-    return rel.rpartition("/")[0]
 
 
 def _ancestors(rel: str) -> list[str]:
