@@ -55,11 +55,9 @@ def installed_headers(repo: OSTree.Repo, commit: str) -> list[bytes]:
         return read_header_blobs(Path(tmp))
 
 
-def derive_tree(
-    repo: OSTree.Repo, tx: Transaction, workdir: Path, *, full_commit: bool = False
-) -> str:
-    """Check out tx.start, run the transaction on it, commit what changed (engine/
-    tree_delta.py; full_commit: the whole tree, as a check); returns the new commit."""
+def derive_tree(repo: OSTree.Repo, tx: Transaction, workdir: Path) -> str:
+    """Check out tx.start into workdir/rootfs, run the transaction on it, commit what
+    changed (engine/tree_delta.py); returns the new commit."""
     rootfs = workdir / "rootfs"
     devino = OSTree.RepoDevInoCache.new()
     ot.checkout_union(repo, tx.start, rootfs, devino)
@@ -79,9 +77,7 @@ def derive_tree(
         run_install(rootfs, tx.install, installed=installed, etc_in_usr=True)
     write_rpmdb(rootfs, [p.header_blob for p in tx.install], erase=tx.erase)
     packages = [*installed, *(p.header_blob for p in tx.install)]  # what the rpmdb now lists
-    return commit_derived(
-        repo, rootfs, devino, tx, packages, before=None if full_commit else before
-    )
+    return commit_derived(repo, rootfs, devino, tx, packages, before=before)
 
 
 EDITED_IN_PLACE = ("usr/etc", DBPATH)  # private copies: read again whole at commit
@@ -129,7 +125,7 @@ def commit_derived(
     tx: Transaction,
     packages: Sequence[bytes],
     *,
-    before: Snapshot | None,
+    before: Snapshot,
 ) -> str:
     """Commit with the base as parent, its version, and the whole package list."""
     base_md = ot.commit_metadata(repo, tx.base)
@@ -147,7 +143,7 @@ def commit_derived(
         md["version"] = GLib.Variant("s", str(base_md["version"]))
     subject = f"layered: {', '.join(sorted(tx.layered))}"
     sepolicy = ot.load_sepolicy(rootfs)
-    if before is None or sepolicy is not None:  # a policy labels every file: commit all
+    if sepolicy is not None:  # a policy labels every file: commit them all
         return commit_rootfs(repo, rootfs, devino, subject=subject, parent=tx.base,
                              metadata=md, sepolicy=sepolicy)  # fmt: skip
     with ot.transaction(repo):

@@ -7,7 +7,8 @@ What changed is told by the directories' change times: the checkout is made of
 hardlinks to the repository's objects, a file can only be replaced, not written in place
 (rofiles-fuse refuses in-place writes to shared files), and adding, replacing or
 removing an entry changes its directory's ctime, as a chown or chmod of the directory
-does. The places a transaction edits in place (their files are private copies:
+does; the snapshot waits for the clock to pass the times it holds, so that a change in
+the same clock tick as the checkout is not missed. The places a transaction edits in place (their files are private copies:
 /usr/etc, the rpmdb) are always read again whole. The result is the tree a full commit of the directory
 would give (tests/test_layering.py compares the two)."""
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from fedostree.engine.ostree import Gio, GLib, OSTree
 from fedostree.errors import FedostreeError
 
 log = logging.getLogger(__name__)
+CLOCK_REALTIME_COARSE = 5  # Linux's; the time module does not name it
 Snapshot = dict[str, str]  # relative directory path ("" is the root) -> its ctime
 
 
@@ -37,7 +40,18 @@ def snapshot(rootfs: Path) -> Snapshot:
     if r.returncode != 0:
         raise FedostreeError(f"find {rootfs}: {r.stderr.decode(errors='replace').strip()}")
     fields = r.stdout.decode(errors="surrogateescape").split("\0")[:-1]
-    return dict(zip(fields[0::2], fields[1::2], strict=True))
+    taken = dict(zip(fields[0::2], fields[1::2], strict=True))
+    wait_past(max((float(v) for v in taken.values()), default=0.0))
+    return taken
+
+
+def wait_past(latest: float) -> None:
+    """Return once the kernel's file-time clock (the coarse realtime clock: a tick of a
+    few milliseconds) is past `latest`, so that a directory changed from now on gets a
+    change time the snapshot does not hold, even in the tick that made the checkout."""
+    tick = time.clock_getres(CLOCK_REALTIME_COARSE)
+    while time.clock_gettime(CLOCK_REALTIME_COARSE) <= latest + tick:
+        time.sleep(tick)
 
 
 def changed_dirs(before: Snapshot, after: Snapshot, always: Iterable[str]) -> set[str]:
