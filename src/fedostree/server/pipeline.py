@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,17 +17,11 @@ import solv
 
 from fedostree.engine import commit as cm
 from fedostree.engine import depsolve, resolve
-from fedostree.engine import kernel as kn
 from fedostree.engine import ostree as ot
-from fedostree.engine import postprocess as pp
-from fedostree.engine.assemble import assemble_tree
+from fedostree.engine.build import BuildRequest, build_tree, check_buildable
 from fedostree.engine.depsolve import Package
 from fedostree.engine.layers import pull_layers, resolve_layers
 from fedostree.engine.ostree import OSTree
-from fedostree.engine.passwd_tree import (
-    check_passwd_config,
-    previous_tree,
-)
 from fedostree.engine.pinning import lockfile_for
 from fedostree.engine.pkgcache import ensure_cached
 from fedostree.engine.repofile import (
@@ -38,11 +31,9 @@ from fedostree.engine.repofile import (
     repo_variables,
 )
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
-from fedostree.engine.treefs import remove_in_background
 from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
-from fedostree.model.treefile_load import validate_for_compose
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
 from fedostree.server.checks import run_checks
 from fedostree.server.publish import Signer, promote, stage_candidate, update_summary
@@ -161,13 +152,8 @@ def repo_names(tf: Treefile) -> tuple[str, ...]:
 
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     """Compose the tree onto its candidate ref, test it, and publish it if it passes."""
-    validate_for_compose(tf)
+    check_buildable(tf)
     check_tree_ref(tf.path, tf.ref)
-    pp.check_postprocess_keys(tf)
-    kn.check_boot_location(tf)
-    # users and groups (engine/passwd_tree.py): refused before any work
-    check_passwd_config(tf.effective_preserve_passwd, tf.effective_check_passwd,
-                        tf.effective_check_groups, str(tf.path))  # fmt: skip
     opts = session.options
     signer = session.signer
     layers = resolve_layers(tf, opts.repo)
@@ -184,32 +170,15 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     pull_layers(session.build_repo, session.out_repo, layers)
     version = cm.next_version(tf, latest.version if latest else None)
     previous = published.checksum if published else None
-    work = Path(tempfile.mkdtemp(prefix="compose-", dir=opts.cachedir))
+    request = BuildRequest(tf, packages, cached, inputhash, version, previous, layers)
+    build = build_tree(session.build_repo, request, opts.cachedir, previous_repo=session.out_repo)
     try:
-        rootfs = work / "rootfs"
-        devino = OSTree.RepoDevInoCache.new()
-        tree = assemble_tree(
-            tf, session.build_repo, cached, rootfs, devino, version=version, layers=layers,
-            previous=previous_tree(session.out_repo, previous),
-        )  # fmt: skip
-        metadata = cm.commit_metadata(
-            tf, packages, version=version, inputhash=inputhash, kernel=tree.kernel
-        )
-        commit = cm.commit_rootfs(
-            session.build_repo,
-            rootfs,
-            devino,
-            subject=_subject(tf, version),
-            parent=previous,
-            metadata=metadata,
-            sepolicy=tree.sepolicy,
-            mode_filter=tree.mode_filter,
-        )
+        commit = build.commit
         stage_candidate(session.build_repo, session.out_repo, commit, tf.ref)
-        results = test_tree(rootfs, tf, commit, version, packages)
+        results = test_tree(build.rootfs, tf, commit, version, packages)
     finally:
         # Tens of thousands of directories: removed while the commit is published.
-        remover = remove_in_background(work)
+        remover = build.discard()
     try:
         record_results(session.out_path, results)
         if results.failed:
@@ -265,10 +234,6 @@ def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
         repos = [repo.appdata for repo in pool.repos_iter()]
         write_lockfile(opts.write_lockfile_to, lockfile_for(packages, repos))
     return packages
-
-
-def _subject(tf: Treefile, version: str | None) -> str:
-    return f"{tf.ref}: {version}" if version else tf.ref
 
 
 __all__ = ["ComposeOptions", "ComposeResult", "RepoMetadata", "Session", "compose_tree"]

@@ -1,0 +1,97 @@
+"""Building a tree from resolved, cached packages into a commit: the part of `compose
+tree` that the build server and the client's local assembly share. Assemble in a work
+directory (engine/assemble.py), commit with the compose metadata, and hand back the
+assembled tree (the server tests it) with a way to discard it."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fedostree.engine import commit as cm
+from fedostree.engine import kernel as kn
+from fedostree.engine import postprocess as pp
+from fedostree.engine.assemble import assemble_tree
+from fedostree.engine.depsolve import Package
+from fedostree.engine.layers import Layer
+from fedostree.engine.ostree import OSTree
+from fedostree.engine.passwd_tree import check_passwd_config, previous_tree
+from fedostree.engine.pkgcache import CachedPackage
+from fedostree.engine.treefs import remove_in_background
+from fedostree.model.treefile import Treefile
+from fedostree.model.treefile_load import validate_for_compose
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """What one tree is built from."""
+
+    tf: Treefile
+    packages: Sequence[Package]  # the resolution, in the resolver's order
+    cached: Sequence[CachedPackage]  # the same packages, imported into the build repo
+    inputhash: str
+    version: str | None = None
+    parent: str | None = None  # the previous commit of the ref (parent, preserve-passwd)
+    layers: Sequence[Layer] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Build:
+    """A committed tree, its assembled root still on disk."""
+
+    commit: str
+    rootfs: Path
+    work: Path
+
+    def discard(self) -> threading.Thread:
+        """Remove the work directory in the background (tens of thousands of entries)."""
+        return remove_in_background(self.work)
+
+
+def check_buildable(tf: Treefile) -> None:
+    """What the treefile gets wrong, refused before any work."""
+    validate_for_compose(tf)
+    pp.check_postprocess_keys(tf)
+    kn.check_boot_location(tf)
+    check_passwd_config(tf.effective_preserve_passwd, tf.effective_check_passwd,
+                        tf.effective_check_groups, str(tf.path))  # fmt: skip
+
+
+def build_tree(
+    repo: OSTree.Repo, req: BuildRequest, workdir: Path, *, previous_repo: OSTree.Repo
+) -> Build:
+    """Assemble req's packages in a new directory under workdir and commit the tree into
+    repo; previous_repo holds req.parent (users and groups are kept from it)."""
+    work = Path(tempfile.mkdtemp(prefix="compose-", dir=workdir))
+    try:
+        rootfs = work / "rootfs"
+        devino = OSTree.RepoDevInoCache.new()
+        tf = req.tf
+        tree = assemble_tree(
+            tf, repo, req.cached, rootfs, devino, version=req.version, layers=req.layers,
+            previous=previous_tree(previous_repo, req.parent),
+        )  # fmt: skip
+        metadata = cm.commit_metadata(
+            tf, req.packages, version=req.version, inputhash=req.inputhash, kernel=tree.kernel
+        )
+        commit = cm.commit_rootfs(
+            repo,
+            rootfs,
+            devino,
+            subject=subject_of(tf, req.version),
+            parent=req.parent,
+            metadata=metadata,
+            sepolicy=tree.sepolicy,
+            mode_filter=tree.mode_filter,
+        )
+    except BaseException:
+        remove_in_background(work).join()
+        raise
+    return Build(commit, rootfs, work)
+
+
+def subject_of(tf: Treefile, version: str | None) -> str:
+    return f"{tf.ref}: {version}" if version else tf.ref
