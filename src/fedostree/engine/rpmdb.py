@@ -9,6 +9,8 @@ from pathlib import Path
 
 import rpm
 
+from fedostree.engine.reproducible import pinned_time, source_date_epoch
+from fedostree.engine.rpmfile import header_from_blob
 from fedostree.errors import FedostreeError
 
 DBPATH = "usr/share/rpm"
@@ -39,12 +41,25 @@ def _macros(**values: str) -> Iterator[None]:
             rpm.delMacro(name)
 
 
-def write_rpmdb(rootfs: Path, header_blobs: Sequence[bytes], *, erase: Sequence[str] = ()) -> None:
+def write_rpmdb(
+    rootfs: Path,
+    header_blobs: Sequence[bytes],
+    *,
+    erase: Sequence[str] = (),
+    epoch: int | None = None,
+) -> None:
     """Record each package in rootfs/usr/share/rpm (and forget the NEVRAs in erase), as
     `rpm --justdb` would. An existing database is added to; its files must be private
-    to rootfs (not hardlinks into a repository)."""
+    to rootfs (not hardlinks into a repository). Reproducible: the packages are recorded
+    in NEVRA order, installed at `epoch` (default: engine/reproducible.py's build time)."""
     (rootfs / DBPATH).mkdir(parents=True, exist_ok=True)
-    with _macros(_dbpath="/" + DBPATH, _pkgverify_level="none", _db_backend="sqlite"):
+    if epoch is None:
+        epoch = source_date_epoch(header_blobs)
+    header_blobs = sorted(header_blobs, key=lambda b: str(header_from_blob(b)["nevra"]))
+    with (
+        _macros(_dbpath="/" + DBPATH, _pkgverify_level="none", _db_backend="sqlite"),
+        pinned_time(epoch),
+    ):
         ts = rpm.TransactionSet(_root(rootfs))
         ts.setVSFlags(rpm._RPMVSF_NOSIGNATURES | rpm._RPMVSF_NODIGESTS)
         ts.setFlags(_FLAGS)

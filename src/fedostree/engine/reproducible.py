@@ -1,0 +1,39 @@
+"""The build time of a reproducible tree: `SOURCE_DATE_EPOCH` when it is set, otherwise
+the newest package's build time, so that the same packages give the same bytes (the
+rpmdb's install times and transaction ids are taken from it)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+
+from fedostree.engine.rpmfile import header_from_blob
+from fedostree.errors import ConfigError
+
+ENV = "SOURCE_DATE_EPOCH"
+
+
+def source_date_epoch(header_blobs: Sequence[bytes]) -> int:
+    """SOURCE_DATE_EPOCH from the environment, else the newest package's build time."""
+    raw = os.environ.get(ENV)
+    if raw is not None:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{ENV}={raw!r}: not a number of seconds") from None
+    return max((int(header_from_blob(b)["buildtime"] or 0) for b in header_blobs), default=0)
+
+
+@contextlib.contextmanager
+def pinned_time(epoch: int) -> Iterator[None]:
+    """SOURCE_DATE_EPOCH set for librpm (install times and transaction ids) meanwhile."""
+    saved = os.environ.get(ENV)
+    os.environ[ENV] = str(epoch)
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[ENV]
+        else:
+            os.environ[ENV] = saved
