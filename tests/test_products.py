@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from fedostree.errors import ConfigError
-from fedostree.model.treefile_load import validate_for_compose
+from fedostree.model.treefile_load import load_treefile, validate_for_compose
 from fedostree.server.products import NAMED_POSTPROCESS, expand_treefiles, load_products
 from tests.support.cli import ostree, published_refs, run
 from tests.support.data import DATA
@@ -381,3 +381,24 @@ def test_compose_products_only_one_tree(tmp_path: Path, base_repo: Path) -> None
         "testos/rawhide/x86_64/base/core",
         "testos/rawhide/x86_64/server/hello",
     ]
+
+
+# --- --print-only ---
+
+
+def test_print_only_writes_a_treefile_that_loads_to_the_same_tree(tmp_path: Path) -> None:
+    r = run("compose", "products", JAN, "--only", "fedostree/20/x86_64/server/docker-io",
+            "--print-only")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    printed = tmp_path / "docker-io.json"
+    printed.write_text(r.stdout)
+    tf = load_treefile(printed)
+    (expected,) = by_ref(JAN, "fedostree/20/x86_64/server/docker-io").values()
+    assert tf.flattened() == expected.flattened()  # the same input hash
+
+
+def test_print_only_needs_one_tree() -> None:
+    r = run("compose", "products", JAN, "--only", "server/docker-io", "--print-only")
+    assert r.exit_code == 2
+    assert "selects 2 trees" in r.stderr
+    assert run("compose", "products", JAN, "--print-only").exit_code == 2

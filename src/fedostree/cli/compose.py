@@ -148,6 +148,12 @@ def lockfile_options(
 @click.argument("products_file", metavar="PRODUCTS", type=_path)
 @_common
 @click.option("--only", metavar="PRODUCT/TREE", help="Compose only this tree (or this ref).")
+@click.option(
+    "--print-only",
+    is_flag=True,
+    help="Print the treefile of the --only tree as JSON (what `compose tree` and "
+    "`rebase --local` take), and exit (no --repo needed).",
+)
 def compose_products_cmd(
     products_file: Path,
     repo: Path | None,
@@ -155,6 +161,7 @@ def compose_products_cmd(
     force_nocache: bool,
     as_json: bool,
     only: str | None,
+    print_only: bool,
     gpg_sign: str | None,
     gpg_homedir: Path | None,
     keep_versions: int,
@@ -163,7 +170,17 @@ def compose_products_cmd(
     products = load_products(products_file)
     for warning in products.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if print_only and only is None:
+        raise click.UsageError("--print-only needs --only PRODUCT/TREE")
     treefiles = expand_treefiles(products, only)
+    if print_only:
+        if len(treefiles) != 1:
+            refs = ", ".join(tf.ref for tf in treefiles)
+            raise click.UsageError(
+                f"--only {only} selects {len(treefiles)} trees ({refs}): name one ref"
+            )
+        click.echo(json.dumps(treefiles[0].print_form(), indent=2, ensure_ascii=False))
+        return
     options = ComposeOptions(
         _required_repo(repo),
         cachedir.absolute(),
