@@ -270,6 +270,14 @@ def commit_files(repo: OSTree.Repo, rev: str) -> Iterator[tuple[str, Gio.FileInf
                 yield path, info, child
 
 
+def root_checksums(repo: OSTree.Repo, commit: str) -> tuple[str, str]:
+    """The commit's root dirtree and dirmeta checksums: what makes two trees the same
+    tree, whatever their commits' metadata, parents and times."""
+    _, variant, _ = repo.load_commit(commit)
+    tree, meta = (bytes_of(variant.get_child_value(i)) for i in (6, 7))
+    return tree.hex(), meta.hex()
+
+
 def tree_size(repo: OSTree.Repo, rev: str) -> tuple[int, int]:
     """(number of files, total bytes of regular files) of a committed tree, as checked out."""
     files = size = 0
