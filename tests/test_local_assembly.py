@@ -121,7 +121,9 @@ def repo_of(sysroot: Path) -> Path:
 def local_refs(sysroot: Path) -> dict[str, str]:
     out = ostree(repo_of(sysroot), "refs", "fedostree/local").split()
     return {
-        f"fedostree/local/{r}": ostree(repo_of(sysroot), "rev-parse", f"fedostree/local/{r}").strip()
+        f"fedostree/local/{r}": ostree(
+            repo_of(sysroot), "rev-parse", f"fedostree/local/{r}"
+        ).strip()
         for r in out
     }
 
@@ -201,7 +203,9 @@ def test_the_client_repositories_come_first(
     # and back to the pulled tree: the origin forgets the treefile
     r = client(deployed, "rebase", f"{REMOTE}:{REF}")
     assert r.exit_code == 0, r.stderr
-    assert default(deployed)["treefile"] is None and default(deployed)["origin"] == f"{REMOTE}:{REF}"
+    assert (
+        default(deployed)["treefile"] is None and default(deployed)["origin"] == f"{REMOTE}:{REF}"
+    )
 
 
 # --- upgrade -------------------------------------------------------------------------------
@@ -229,7 +233,9 @@ def test_upgrade_after_a_package_update_rebuilds(
     repos.update()
     r = client(sysroot, "upgrade", "--check")
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.startswith(f"Update available: {LOCAL_REF}, input hash ") and "(20.1)" in r.stdout
+    assert (
+        r.stdout.startswith(f"Update available: {LOCAL_REF}, input hash ") and "(20.1)" in r.stdout
+    )
     r = client(sysroot, "upgrade", "--preview")
     assert r.exit_code == 0, r.stderr
     assert "Upgraded:\n  hello 2.10-1 -> 2.11-1\n" in r.stdout
