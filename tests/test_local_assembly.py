@@ -203,9 +203,7 @@ def test_the_client_repositories_come_first(
     # and back to the pulled tree: the origin forgets the treefile
     r = client(deployed, "rebase", f"{REMOTE}:{REF}")
     assert r.exit_code == 0, r.stderr
-    assert (
-        default(deployed)["treefile"] is None and default(deployed)["origin"] == f"{REMOTE}:{REF}"
-    )
+    assert "treefile" not in default(deployed) and default(deployed)["origin"] == f"{REMOTE}:{REF}"
 
 
 # --- upgrade -------------------------------------------------------------------------------

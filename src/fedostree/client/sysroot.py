@@ -50,6 +50,7 @@ class DeploymentInfo:
     inputhash: str | None = None  # the base commit's rpmostree.inputhash
 
     def to_json(self) -> dict[str, Any]:
+        local = {"treefile": self.treefile, "inputhash": self.inputhash} if self.treefile else {}
         return {
             "index": self.index,
             "osname": self.osname,
@@ -70,8 +71,7 @@ class DeploymentInfo:
             "pending": self.pending,
             "rollback": self.rollback,
             "pinned": self.pinned,
-            "treefile": self.treefile,
-            "inputhash": self.inputhash,
+            **local,
         }
 
 
