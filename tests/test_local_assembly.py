@@ -420,3 +420,51 @@ def test_the_local_tree_is_the_server_tree(sysroot: Path, repos: Repos, tmp_path
     assert ostree(tmp_path / "server/repo", "show", show, REF) == ostree(
         repo_of(sysroot), "show", show, LOCAL_REF
     )
+
+
+def test_upgrade_follows_a_change_of_the_treefile_or_its_includes(
+    sysroot: Path, repos: Repos, extra_url: str, tmp_path: Path
+) -> None:
+    tf = treefile(tmp_path / "tree", repos.url, extra_url=extra_url)
+    (tmp_path / "tree/extra.yaml").write_text("packages: []\n")
+    tf.write_text(tf.read_text() + "include: extra.yaml\n")
+    r = client(sysroot, "rebase", "--local", str(tf))
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == ""  # no terminal: no progress
+    first = default(sysroot)
+    r = client(sysroot, "rebase", "--local", str(tf))
+    assert (r.exit_code, r.stdout) == (77, f"Already on {LOCAL_REF} at {first['checksum'][:12]}.\n")
+    (tmp_path / "tree/extra.yaml").write_text("packages: [fortune]\n")
+    r = client(sysroot, "upgrade")
+    assert r.exit_code == 0, r.stderr
+    assert "Added:\n  fortune-1.0-1.x86_64" in r.stdout
+    new = default(sysroot)
+    assert new["version"] == "20.1" and "fortune-1.0-1.x86_64" in rpm_qa(root_of(sysroot, new))
+    r = client(sysroot, "deploy", "20")
+    assert "is built here from" in error_message(r, 1)
+    tf.unlink()
+    r = client(sysroot, "upgrade")
+    assert error_message(r, 2) == f"{tf}: the local treefile is gone"
+
+
+def test_progress_is_shown_on_a_terminal(sysroot: Path, repos: Repos, tmp_path: Path) -> None:
+    rebase_local(sysroot, treefile(tmp_path / "tree", repos.url))
+    repos.update()
+    primary, secondary = os.openpty()
+    argv = [sys.executable, "-m", "fedostree", "upgrade", "--sysroot", str(sysroot), "--check"]
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=secondary, text=True, timeout=120)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    shown = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, shown
+    assert "Fetching metadata: test-repo" in shown and f"Resolving {tmp_path}" in shown
+    assert proc.stdout.startswith("Update available:")

@@ -180,6 +180,11 @@ def deploy_version(sysroot: Sysroot, wanted: str) -> Change:
     origin = sysroot.origin_of(current)
     refspec = origin.refspec
     remote, ref = split_refspec(refspec)
+    if origin.is_local:
+        raise FedostreeError(
+            f"deployment {current.get_csum()[:12]} is built here from {origin.local_treefile}: "
+            "change the treefile and run 'fedostree upgrade'"
+        )
     if remote is None:
         raise FedostreeError(f"deployment {current.get_csum()[:12]} has no remote")
     check_remote(sysroot.repo, remote)

@@ -18,7 +18,7 @@ def interactive() -> bool:
 def say(message: str) -> None:
     """A line of progress (what is being done now), on a terminal only."""
     if interactive():
-        _console.print(message, highlight=False, markup=False)
+        _console.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 class Progress:
