@@ -387,13 +387,16 @@ def test_a_killed_build_deploys_nothing_and_the_next_run_works(
                             stderr=subprocess.PIPE)  # fmt: skip
     work = sysroot / "ostree/repo/tmp/fedostree-local"
     deadline = time.monotonic() + 120
-    started = ("compose-*/rootfs/usr/etc/slowpost-started", "compose-*/rootfs/etc/slowpost-started")
+    # assembled in rootfs.install, moved into rootfs when the scriptlets are done
+    started = ("compose-*/rootfs.install/etc/slowpost-started",
+               "compose-*/rootfs.install/usr/etc/slowpost-started")  # fmt: skip
     while not [p for pattern in started for p in work.glob(pattern)]:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the %post never started"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert list(work.glob("compose-*"))  # killed mid-build: its work directory is left
     assert snapshot(sysroot) == before and local_refs(sysroot) == {}
     fsck(repo_of(sysroot))
     tf = treefile(tmp_path / "tree", repos.url, "fortune", extra_url=extra_url)
