@@ -375,9 +375,11 @@ def test_a_failing_scriptlet_deploys_nothing(
     fsck(repo_of(sysroot))
 
 
+@pytest.mark.parametrize("then", ["rerun", "cleanup"])
 def test_a_killed_build_deploys_nothing_and_the_next_run_works(
-    sysroot: Path, repos: Repos, extra_url: str, tmp_path: Path
-) -> None:
+    sysroot: Path, repos: Repos, extra_url: str, tmp_path: Path, then: str,
+    request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
     """SIGKILL to the whole process group while a %post runs (the tree is half built)."""
     tf = treefile(tmp_path / "tree", repos.url, "slowpost", extra_url=extra_url)
     before = snapshot(sysroot)
@@ -399,6 +401,10 @@ def test_a_killed_build_deploys_nothing_and_the_next_run_works(
     assert list(work.glob("compose-*"))  # killed mid-build: its work directory is left
     assert snapshot(sysroot) == before and local_refs(sysroot) == {}
     fsck(repo_of(sysroot))
+    if then == "cleanup":
+        r = client(sysroot, "cleanup", "-b")  # cleanup removes what the build left, too
+        assert r.exit_code == 0, r.stderr
+        assert list(work.iterdir()) == []
     tf = treefile(tmp_path / "tree", repos.url, "fortune", extra_url=extra_url)
     rebase_local(sysroot, tf)
     assert list(work.iterdir()) == []  # what the killed build left is gone
@@ -445,6 +451,16 @@ def test_upgrade_follows_a_change_of_the_treefile_or_its_includes(
     assert new["version"] == "20.1" and "fortune-1.0-1.x86_64" in rpm_qa(root_of(sysroot, new))
     r = client(sysroot, "deploy", "20")
     assert "is built here from" in error_message(r, 1)
+    tf.write_text(tf.read_text().replace(f"ref: {REF}", "ref: test/x86_64/renamed"))
+    r = client(sysroot, "upgrade")  # a new ref: a new local ref, which the origin follows
+    assert r.exit_code == 0, r.stderr
+    renamed = default(sysroot)
+    assert renamed["origin"] == "fedostree/local/test/x86_64/renamed"
+    assert renamed["version"] == "20"  # the first build of that ref
+    assert local_refs(sysroot) == {
+        LOCAL_REF: new["checksum"],
+        "fedostree/local/test/x86_64/renamed": renamed["checksum"],
+    }
     tf.unlink()
     r = client(sysroot, "upgrade")
     assert error_message(r, 2) == f"{tf}: the local treefile is gone"

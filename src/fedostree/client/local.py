@@ -12,13 +12,12 @@ automatic-version-prefix incremented over the previous build's."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from fedostree.client.repos import REPOS_DIR, cache_dir, load_metadata, releasever
-from fedostree.client.sysroot import LOCAL_REF_PREFIX, Sysroot
+from fedostree.client.sysroot import LOCAL_REF_PREFIX, LOCAL_WORK_DIR, Sysroot, remove_stale_work
 from fedostree.engine import commit as cm
 from fedostree.engine import depsolve, resolve
 from fedostree.engine import ostree as ot
@@ -34,8 +33,6 @@ from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, load_lockfiles
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile
-
-WORK_DIR = "ostree/repo/tmp/fedostree-local"  # beside the repository: hardlinks work
 
 
 @dataclass(frozen=True)
@@ -144,7 +141,7 @@ def build_local(sysroot: Sysroot, resolved: Resolved) -> str:
     parent = previous.checksum if previous else None
     request = BuildRequest(resolved.tf, resolved.packages, cached, resolved.inputhash,
                            version, parent, resolved.layers)  # fmt: skip
-    workdir = sysroot.path / WORK_DIR
+    workdir = sysroot.path / LOCAL_WORK_DIR  # beside the repository: hardlinks
     remove_stale_work(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     say(f"Building {resolved.ref}" + (f" {version}" if version else "")
@@ -154,10 +151,3 @@ def build_local(sysroot: Sysroot, resolved: Resolved) -> str:
     with ot.transaction(repo):
         ot.set_ref(repo, resolved.ref, build.commit)
     return build.commit
-
-
-def remove_stale_work(workdir: Path) -> None:
-    """What a killed build left: the caller holds the sysroot lock, so none is in use."""
-    if workdir.is_dir():
-        for stale in workdir.iterdir():
-            shutil.rmtree(stale, ignore_errors=True)

@@ -166,6 +166,9 @@ def _upgrade_local(
                       diff_pkglists(before, after), deployed=False, download_size=size,
                       pending_inputhash=resolved.inputhash, download_packages=count)  # fmt: skip
     commit = base if unchanged else local.build_local(sysroot, resolved)
+    # the treefile may have changed its ref: the deployment follows the new local ref
+    origin = origin.with_local(resolved.ref, str(source.treefile), origin.local_lockfiles,
+                               origin.local_lockfile_strict)  # fmt: skip
     target, inactive = layer_on(sysroot, origin, commit, current=deployed)
     if target == deployed:
         raise no_change

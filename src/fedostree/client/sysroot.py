@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from fedostree.model.origin import Origin, origin_from_keyfile
 log = logging.getLogger(__name__)
 LOCAL_RPMS = "var/cache/fedostree/local"  # copies of local RPMs the origins request
 LOCAL_REF_PREFIX = "fedostree/local"  # trees the client assembled (rebase --local)
+LOCAL_WORK_DIR = "ostree/repo/tmp/fedostree-local"  # their builds (beside the repository)
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,7 @@ class Sysroot:
         self.drop_unused_local_refs()
         self.drop_unused_packages()
         self.drop_unused_local_rpms()
+        remove_stale_work(self.path / LOCAL_WORK_DIR)
         self.sysroot.cleanup(None)
         return [deployments[i] for i in sorted(drop)]
 
@@ -347,6 +350,13 @@ class Sysroot:
                     ot.set_ref(self.repo, ref, None)
                     dropped.append(str(nevra))
         return dropped
+
+
+def remove_stale_work(workdir: Path) -> None:
+    """What a killed local build left: the caller holds the sysroot lock, so none is in use."""
+    if workdir.is_dir():
+        for stale in workdir.iterdir():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _rollback_index(
