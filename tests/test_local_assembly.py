@@ -377,9 +377,8 @@ def test_a_failing_scriptlet_deploys_nothing(
 
 @pytest.mark.parametrize("then", ["rerun", "cleanup"])
 def test_a_killed_build_deploys_nothing_and_the_next_run_works(
-    sysroot: Path, repos: Repos, extra_url: str, tmp_path: Path, then: str,
-    request: pytest.FixtureRequest,
-) -> None:  # fmt: skip
+    sysroot: Path, repos: Repos, extra_url: str, tmp_path: Path, then: str
+) -> None:
     """SIGKILL to the whole process group while a %post runs (the tree is half built)."""
     tf = treefile(tmp_path / "tree", repos.url, "slowpost", extra_url=extra_url)
     before = snapshot(sysroot)
