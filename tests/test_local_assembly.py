@@ -486,3 +486,23 @@ def test_progress_is_shown_on_a_terminal(sysroot: Path, repos: Repos, tmp_path: 
     assert proc.returncode == 0, shown
     assert "Fetching metadata: test-repo" in shown and f"Resolving {tmp_path}" in shown
     assert proc.stdout.startswith("Update available:")
+
+
+def test_a_build_whose_deployment_was_interrupted_is_deployed_by_the_next_run(
+    sysroot: Path, repos: Repos, tmp_path: Path
+) -> None:
+    """Killed after the commit, before the deployment: the local ref is ahead of the
+    deployments; the next run deploys that build instead of building again, and
+    `cleanup` would give the ref back to the deployed build."""
+    from fedostree.client import local
+    from fedostree.client.sysroot import Sysroot
+
+    tf = treefile(tmp_path / "tree", repos.url)
+    root = Sysroot(sysroot)
+    with root.locked():
+        source = local.source_of(tf, (), False)
+        loaded, lock = local.load_local_treefile(source)
+        built = local.build_local(root, local.resolve_local(root, loaded, lock, False, None))
+    assert status(sysroot) == [] and local_refs(sysroot) == {LOCAL_REF: built}
+    rebase_local(sysroot, tf)
+    assert default(sysroot)["checksum"] == built and default(sysroot)["version"] == "20"
