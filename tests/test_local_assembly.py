@@ -282,6 +282,13 @@ def test_install_on_a_local_tree_survives_upgrade(
     root = root_of(sysroot, new)
     assert {"fortune-1.0-1.x86_64", "hello-2.11-1.x86_64"} <= set(rpm_qa(root))
     assert (root / "usr/bin/fortune").is_file()
+    # the rollback's base is no ref's commit any more: rpmostree/base/N keeps it from the
+    # prune (as rpm-ostree does), so the rollback can still be shown, layered and booted
+    rollback = status(sysroot)[1]
+    assert rollback["base-checksum"] == base["checksum"]
+    assert ostree(repo_of(sysroot), "rev-parse", base["checksum"]).strip() == base["checksum"]
+    bases = ostree(repo_of(sysroot), "refs", "rpmostree/base").split()
+    assert len(bases) == 2
 
 
 # --- cleanup -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.origin import Origin, origin_from_keyfile
 
 log = logging.getLogger(__name__)
+BASE_REFS = "rpmostree/base"
 LOCAL_RPMS = "var/cache/fedostree/local"  # copies of local RPMs the origins request
 LOCAL_REF_PREFIX = "fedostree/local"  # trees the client assembled (rebase --local)
 LOCAL_WORK_DIR = "ostree/repo/tmp/fedostree-local"  # their builds (beside the repository)
@@ -220,17 +221,37 @@ class Sysroot:
             origin = Origin(origin)
         keyfile = origin.to_keyfile()
         try:
+            self.write_base_refs(also=[commit])  # before the write prunes the repository
             _, new = self.sysroot.deploy_tree(osname, commit, keyfile, merge, None, None)
             flags = OSTree.SysrootSimpleWriteDeploymentFlags.NONE
             if not prune:
                 flags = OSTree.SysrootSimpleWriteDeploymentFlags.NO_CLEAN
             self.sysroot.simple_write_deployment(osname, new, merge, flags, None)
+            self.write_base_refs()  # the dropped deployment's base goes at the next prune
             if not prune:
                 self.sysroot.prepare_cleanup(None)
         except GLib.Error as e:
             self._discard_unfinished()
             raise FedostreeError(f"deploying {commit[:12]}: {e.message}") from e
         return new
+
+    def write_base_refs(self, also: Sequence[str] = ()) -> None:
+        """rpm-ostree's baselayer refs: `rpmostree/base/N` names the base of each layered
+        deployment (and of the layered commits in also), so that pruning keeps it after
+        the remote or local ref moved on; a rollback can then be layered again."""
+        commits = [d.get_csum() for d in self.deployments()] + list(also)
+        bases = list(dict.fromkeys(b for c in commits if (b := self._layered_base(c))))
+        _, old = self.repo.list_refs_ext(BASE_REFS, OSTree.RepoListRefsExtFlags.NONE, None)
+        with ot.transaction(self.repo) as repo:
+            for ref in old:
+                repo.transaction_set_ref(None, ref, None)
+            for index, base in enumerate(bases):
+                repo.transaction_set_ref(None, f"{BASE_REFS}/{index}", base)
+
+    def _layered_base(self, commit: str) -> str | None:
+        if not ot.commit_metadata(self.repo, commit).get(CLIENTLAYER_KEY):
+            return None
+        return ot.commit_parent(self.repo, commit)
 
     def _discard_unfinished(self) -> None:
         """Remove what a failed deployment left behind: its checked-out tree, and a new
@@ -277,6 +298,7 @@ class Sysroot:
                 [d for i, d in enumerate(deployments) if i not in drop], None
             )
         self.sysroot.load(None)
+        self.write_base_refs()
         self.drop_unused_local_refs()
         self.drop_unused_packages()
         self.drop_unused_local_rpms()
