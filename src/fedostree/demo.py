@@ -210,7 +210,67 @@ def client_story(demo: Path, autobuild: tuple[str | Path, ...], public_key: Path
         fedostree("status", *root)
         fedostree("rollback", *root)
         fedostree("status", *root)
+        local_story(demo, autobuild, root)
         console.print(f"The status page while it ran: {url}status/", style="bold")
+
+
+LOCAL_TREE = "base/minimal"
+
+
+def local_story(demo: Path, autobuild: tuple[str | Path, ...], root: tuple[str, Path]) -> None:
+    """The client assembles base/minimal itself, from the server's treefile and its own
+    repositories, gets the server's tree bit for bit, and rebuilds incrementally."""
+    step(
+        f"11. Local package assembly: the client builds {LOCAL_TREE} from its treefile, "
+        "with its own repositories and package cache"
+    )
+    treefile = write_local_treefile(demo / "config", LOCAL_TREE)
+    fedostree("rebase", *root, "--local", treefile)
+    fedostree("status", *root)
+    compare_with_server(demo, root[1], PREFIX + LOCAL_TREE)
+    step("12. A newer bash: the server and the client both rebuild only what changed")
+    sample = demo / "sample-repo"
+    versions = [f"{name}={current_version(sample, name)}" for name in ("docker-io",)]
+    bash = next_version(sample, "bash")
+    fedostree("sample-repo", sample, "--version", f"bash={bash}",
+              *[a for v in versions for a in ("--version", v)])  # fmt: skip
+    fedostree(*autobuild, expect=(0, 1))
+    fedostree("upgrade", *root)
+    fedostree("status", *root)
+    compare_with_server(demo, root[1], PREFIX + LOCAL_TREE)
+
+
+def write_local_treefile(config: Path, tree: str) -> Path:
+    """The tree's treefile, as `compose products --only TREE --print-only` prints it."""
+    argv = ["compose", "products", str(config / "products.json"), "--only", tree, "--print-only"]
+    path = config / f"{tree.replace('/', '-')}.json"
+    console.print(f"$ fedostree {shlex.join(argv)} > {path}", style="cyan")
+    out = subprocess.run([sys.executable, "-m", "fedostree", *argv], check=True,
+                         capture_output=True, text=True).stdout  # fmt: skip
+    path.write_text(out)
+    return path
+
+
+def compare_with_server(demo: Path, sysroot: Path, ref: str) -> None:
+    """The local build's root dirtree and dirmeta against the server's published tree."""
+    from fedostree.client.layering import base_of
+    from fedostree.client.sysroot import Sysroot
+
+    client = Sysroot(sysroot)
+    local = base_of(client.repo, client.default().get_csum())
+    server_repo = ot.open_repo(demo / "repo")
+    published = published_refs(server_repo)[ref]
+    ours, theirs = ot.root_checksums(client.repo, local), ot.root_checksums(server_repo, published)
+    table = Table(title="The client's tree and the server's")
+    for column in ("", "commit", "root dirtree", "root dirmeta"):
+        table.add_column(column)
+    table.add_row("client (local build)", local[:12], ours[0][:16], ours[1][:16])
+    table.add_row("server (published)", published[:12], theirs[0][:16], theirs[1][:16])
+    console.print(table)
+    if ours != theirs:
+        console.print("[bold red]the trees differ[/bold red]")
+        sys.exit(1)
+    console.print("identical trees: the client rebuilt the server's tree bit for bit")
 
 
 def main() -> None:
