@@ -17,10 +17,15 @@ from fedostree.engine import postprocess as pp
 from fedostree.engine.assemble import assemble_tree
 from fedostree.engine.depsolve import Package
 from fedostree.engine.layers import Layer
-from fedostree.engine.ostree import OSTree
+from fedostree.engine.ostree import GLib, OSTree
 from fedostree.engine.passwd_tree import check_passwd_config, previous_tree
+from fedostree.engine.pinning import lockfile_for
 from fedostree.engine.pkgcache import CachedPackage
+from fedostree.engine.repofile import RepoConfig, repo_sections
+from fedostree.engine.reproducible import pinned_time, source_date_epoch
 from fedostree.engine.treefs import remove_in_background
+from fedostree.model.lockfile import Lockfile
+from fedostree.model.recorded import EPOCH_KEY, RecordedInputs, recorded_treefile
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import validate_for_compose
 
@@ -36,6 +41,10 @@ class BuildRequest:
     version: str | None = None
     parent: str | None = None  # the previous commit of the ref (parent, preserve-passwd)
     layers: Sequence[Layer] = field(default_factory=tuple)
+    # recorded in the commit (model/recorded.py), so that it can be rebuilt from it:
+    repos: Sequence[RepoConfig] = ()  # the repositories the packages were resolved from
+    lockfile: Lockfile | None = None  # the resolution; None: made from packages
+    source_date_epoch: int | None = None  # None: SOURCE_DATE_EPOCH or the newest build time
 
 
 @dataclass(frozen=True)
@@ -64,19 +73,26 @@ def build_tree(
     repo: OSTree.Repo, req: BuildRequest, workdir: Path, *, previous_repo: OSTree.Repo
 ) -> Build:
     """Assemble req's packages in a new directory under workdir and commit the tree into
-    repo; previous_repo holds req.parent (users and groups are kept from it)."""
+    repo; previous_repo holds req.parent (users and groups are kept from it). The tree is
+    reproducible: built at the source date epoch (the rpmdb's times, SOURCE_DATE_EPOCH in
+    the scriptlets' environment), which the commit records with the other inputs."""
+    epoch = req.source_date_epoch
+    if epoch is None:
+        epoch = source_date_epoch([c.header_blob for c in req.cached])
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=workdir))
     try:
         rootfs = work / "rootfs"
         devino = OSTree.RepoDevInoCache.new()
         tf = req.tf
-        tree = assemble_tree(
-            tf, repo, req.cached, rootfs, devino, version=req.version, layers=req.layers,
-            previous=previous_tree(previous_repo, req.parent),
-        )  # fmt: skip
+        with pinned_time(epoch):
+            tree = assemble_tree(
+                tf, repo, req.cached, rootfs, devino, version=req.version, layers=req.layers,
+                previous=previous_tree(previous_repo, req.parent),
+            )  # fmt: skip
         metadata = cm.commit_metadata(
             tf, req.packages, version=req.version, inputhash=req.inputhash, kernel=tree.kernel
         )
+        metadata.update(recorded_metadata(record_inputs(req, epoch)))
         commit = cm.commit_rootfs(
             repo,
             rootfs,
@@ -91,6 +107,21 @@ def build_tree(
         remove_in_background(work).join()
         raise
     return Build(commit, rootfs, work)
+
+
+def record_inputs(req: BuildRequest, epoch: int) -> RecordedInputs:
+    """What req builds from, as the commit records it."""
+    form, files = recorded_treefile(req.tf)
+    lock = req.lockfile if req.lockfile is not None else lockfile_for(req.packages, ())
+    layers = {layer.ref: layer.commit for layer in req.layers}
+    return RecordedInputs(form, files, repo_sections(req.repos), lock, epoch, layers)
+
+
+def recorded_metadata(inputs: RecordedInputs) -> dict[str, GLib.Variant]:
+    return {
+        key: GLib.Variant("t", value) if key == EPOCH_KEY else GLib.Variant("s", value)
+        for key, value in inputs.to_metadata().items()
+    }
 
 
 def subject_of(tf: Treefile, version: str | None) -> str:

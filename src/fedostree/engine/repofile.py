@@ -100,6 +100,19 @@ def enabled_repo_ids(directory: Path) -> list[str]:
     return out
 
 
+def repo_sections(configs: Sequence[RepoConfig]) -> dict[str, dict[str, str]]:
+    """Each repository's section of its .repo file, as written (variables unsubstituted):
+    what a commit records of its repositories (model/recorded.py)."""
+    files: dict[Path, _RepoFile] = {}
+    out: dict[str, dict[str, str]] = {}
+    for config in configs:
+        if config.source not in files:
+            files[config.source] = _RepoFile.read(config.source)
+        section = files[config.source].parser[config.id]
+        out[config.id] = {key: " ".join(value.split()) for key, value in section.items()}
+    return out
+
+
 class _RepoFiles:
     """The `*.repo` files of the treefile's directories, each parsed once."""
 
