@@ -259,8 +259,8 @@ def compose_verify_cmd(rev: str, repo: Path, cachedir: Path, as_json: bool) -> N
     if not result.verified:
         count = len({d.path for d in result.differences})
         raise FedostreeError(
-            f"{rev} ({result.commit[:12]}): {count} path{'s' if count != 1 else ''} "
-            "differ from its rebuild"
+            f"{rev} ({result.commit[:12]}): {count} "
+            f"{'path differs' if count == 1 else 'paths differ'} from its rebuild"
         )
 
 

@@ -5,6 +5,7 @@ assembled tree (the server tests it) with a way to discard it."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from fedostree.engine import commit as cm
 from fedostree.engine import kernel as kn
+from fedostree.engine import ostree as ot
 from fedostree.engine import postprocess as pp
 from fedostree.engine.assemble import assemble_tree
 from fedostree.engine.depsolve import Package
@@ -118,10 +120,26 @@ def record_inputs(req: BuildRequest, epoch: int) -> RecordedInputs:
 
 
 def recorded_metadata(inputs: RecordedInputs) -> dict[str, GLib.Variant]:
+    """The entries as variants; the epoch a big-endian uint64, as libostree keeps numbers
+    in commits (`ostree show --print-metadata-key` prints it right)."""
     return {
-        key: GLib.Variant("t", value) if key == EPOCH_KEY else GLib.Variant("s", value)
+        key: GLib.Variant("t", _big_endian(int(value))) if key == EPOCH_KEY
+        else GLib.Variant("s", str(value))
         for key, value in inputs.to_metadata().items()
-    }
+    }  # fmt: skip
+
+
+def read_recorded_inputs(repo: OSTree.Repo, commit: str, where: str) -> RecordedInputs:
+    """What the commit records of its inputs; ConfigError when it records none."""
+    md = ot.commit_metadata(repo, commit)
+    if isinstance(md.get(EPOCH_KEY), int):
+        md[EPOCH_KEY] = _big_endian(md[EPOCH_KEY])
+    return RecordedInputs.from_commit_metadata(md, where)
+
+
+def _big_endian(value: int) -> int:
+    """A uint64 between the host's byte order and big-endian (either way)."""
+    return int.from_bytes(value.to_bytes(8, sys.byteorder), "big")
 
 
 def subject_of(tf: Treefile, version: str | None) -> str:

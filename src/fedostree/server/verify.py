@@ -13,7 +13,12 @@ from pathlib import Path
 
 from fedostree.engine import commit as cm
 from fedostree.engine import ostree as ot
-from fedostree.engine.build import BuildRequest, build_tree, check_buildable
+from fedostree.engine.build import (
+    BuildRequest,
+    build_tree,
+    check_buildable,
+    read_recorded_inputs,
+)
 from fedostree.engine.depsolve import Package
 from fedostree.engine.layers import Layer, pull_layers
 from fedostree.engine.ostree import OSTree
@@ -55,7 +60,7 @@ def verify_commit(repo_path: Path, rev: str, cachedir: Path) -> VerifyResult:
     if commit is None:
         raise ConfigError(f"{repo_path}: no ref or commit '{rev}'")
     md = ot.commit_metadata(out, commit)
-    inputs = RecordedInputs.from_commit_metadata(md, f"{rev} ({commit[:12]})")
+    inputs = read_recorded_inputs(out, commit, f"{rev} ({commit[:12]})")
     warnings: list[str] = []
     session = Session(
         ComposeOptions(repo_path, cachedir, lockfile=inputs.lockfile, lockfile_strict=True),

@@ -1,0 +1,190 @@
+"""A commit records what it was built from (treefile with its files and repositories,
+lockfile, source date epoch), and `compose verify` rebuilds it from that alone and
+compares the trees: verified, a tampered commit's differing path and its package, a
+scriptlet's random bytes named as no package's, a commit without records refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fedostree.engine import ostree as ot
+from fedostree.engine.build import read_recorded_inputs
+from fedostree.engine.ostree import GLib, OSTree
+from fedostree.model.recorded import load_recorded_treefile
+from fedostree.model.treefile_load import load_treefile
+from tests.support.cli import compose, error_message, ostree, refs, run
+from tests.support.rpms import Pkg, base_packages, demo_packages, make_repo, write_treefile
+
+REF = "test/x86_64/base"
+TREE = f"""\
+ref: {REF}
+repos: [test-repo]
+packages: ["@core"]
+automatic-version-prefix: "20"
+postprocess-script: scripts/post.sh
+add-files:
+  - [motd, /usr/share/motd]
+"""
+
+
+def root_dirtree(repo: Path, rev: str) -> str:
+    return ostree(repo, "ls", "-d", "-C", rev, "/").split()[4]
+
+
+def metadata_key(repo: Path, key: str) -> Any:
+    """A commit metadata value as the stock ostree CLI prints it (GVariant text)."""
+    text = ostree(repo, "show", REF, f"--print-metadata-key={key}")
+    return GLib.Variant.parse(None, text.strip(), None, None).unpack()
+
+
+def verify(workdir: Path, rev: str = REF, *extra: str) -> object:
+    return run("compose", "verify", rev, "--repo", workdir / "repo",
+               "--cachedir", workdir / "verify-cache", *extra)  # fmt: skip
+
+
+@pytest.fixture
+def treefile(tmp_path: Path, base_repo: Path) -> Path:
+    path = write_treefile(tmp_path / "config", base_repo.as_uri(), TREE)
+    (path.parent / "scripts").mkdir()
+    (path.parent / "scripts/post.sh").write_text("#!/bin/sh\necho composed > /usr/share/flag\n")
+    (path.parent / "motd").write_text("welcome\n")
+    return path
+
+
+@pytest.fixture
+def published(treefile: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    r = compose(treefile, out)
+    assert r.exit_code == 0, r.stderr
+    return out
+
+
+def test_the_commit_records_its_lockfile_treefile_and_epoch(
+    published: Path, treefile: Path, tmp_path: Path
+) -> None:
+    repo = published / "repo"
+    lock = json.loads(metadata_key(repo, "fedostree.lockfile"))
+    assert lock["packages"]["hello"]["evra"] == "2.10-1.x86_64"
+    assert lock["packages"]["hello"]["digest"].startswith("sha256:")
+    assert metadata_key(repo, "fedostree.source-date-epoch") > 0
+    opened = ot.open_repo(repo)
+    inputs = read_recorded_inputs(opened, ot.resolve_rev(opened, REF) or "", REF)
+    assert inputs.repos["test-repo"]["baseurl"].startswith("file://")
+    # The recorded treefile loads again, with its files, and flattens as the original:
+    # the same input hash.
+    reloaded = load_recorded_treefile(inputs, tmp_path / "reloaded")
+    assert reloaded.flattened() == load_treefile(treefile).flattened()
+    assert reloaded.postprocess_script is not None
+    assert reloaded.postprocess_script.read_text().startswith("#!/bin/sh\necho composed")
+    assert (tmp_path / "reloaded/recorded.repo").read_text().startswith("[test-repo]\n")
+
+
+def test_verify_rebuilds_a_published_commit_and_finds_the_same_tree(published: Path) -> None:
+    before = refs(published / "repo")
+    r = verify(published)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == f"{REF}: verified, tree {root_dirtree(published / 'repo', REF)}\n"
+    assert refs(published / "repo") == before  # nothing moved
+
+
+def test_verify_names_the_tampered_path_and_its_package(published: Path) -> None:
+    repo_path = published / "repo"
+    tampered = tamper(repo_path, REF, "usr/bin", "hello", b"#!/bin/sh\necho pwned!\n")
+    r = verify(published)
+    assert error_message(r, 1) == f"{REF} ({tampered[:12]}): 1 path differs from its rebuild"
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"{REF}: differs from its rebuild: tree ")
+    assert lines[1:] == [
+        "  /usr/bin/hello: content differs (22 vs 21 bytes, published vs rebuilt); package hello"
+    ]
+    data = json.loads(verify(published, REF, "--json").stdout)
+    assert data["verified"] is False
+    assert data["differences"] == [{"path": "/usr/bin/hello", "aspect": "content",
+                                    "detail": "22 vs 21 bytes", "owner": "hello"}]  # fmt: skip
+
+
+def test_a_commit_without_recorded_inputs_is_refused(published: Path) -> None:
+    repo = ot.open_repo(published / "repo")
+    commit = ot.resolve_rev(repo, REF) or ""
+    with ot.transaction(repo):  # the same tree, committed without fedostree's metadata
+        bare = ot.write_commit(repo, OSTree.MutableTree.new_from_commit(repo, commit),
+                               parent=None, subject="bare", metadata={})  # fmt: skip
+    r = verify(published, bare)
+    assert error_message(r, 2) == (
+        f"{bare} ({bare[:12]}): the commit records no build inputs (no fedostree.treefile in "
+        "its metadata): it was not built by a fedostree that records them"
+    )
+
+
+# --- a scriptlet's output: SOURCE_DATE_EPOCH reaches it; random bytes are named --------------
+
+STAMPS = Pkg(
+    "stamps",
+    requires=["bash"],
+    files={"/usr/share/stamps/README": "stamps\n"},
+    scripts={
+        "post": 'echo "${SOURCE_DATE_EPOCH:-unset}" > /etc/built-at\n'
+        "/usr/sbin/busybox od -An -N16 -tx1 /dev/urandom > /etc/random-seed\n"
+    },
+)
+
+
+def test_scriptlets_see_the_epoch_and_unreproducible_bytes_are_named(tmp_path: Path) -> None:
+    packages = [*base_packages(), *demo_packages(), STAMPS]
+    yum = make_repo(
+        tmp_path / "yum", packages, tmp_path / "work", groups={"core": ["hello", "stamps"]}
+    )
+    tf = write_treefile(
+        tmp_path / "config", yum.as_uri(), f"ref: {REF}\nrepos: [test-repo]\npackages: ['@core']\n"
+    )
+    r = compose(tf, tmp_path, "--write-lockfile-to", tmp_path / "lock.json")
+    assert r.exit_code == 0, r.stderr
+    repo = tmp_path / "repo"
+    epoch = metadata_key(repo, "fedostree.source-date-epoch")
+    assert ostree(repo, "cat", REF, "/usr/etc/built-at") == f"{epoch}\n"
+    r = verify(tmp_path)
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[1:] == [
+        "  /usr/etc/random-seed: content differs (49 vs 49 bytes, published vs rebuilt); "
+        "owned by no package (written by a scriptlet or postprocessing)"
+    ]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def tamper(repo_path: Path, ref: str, dirname: str, name: str, data: bytes) -> str:
+    """A commit of ref's tree with one file's content replaced (same mode and owner) and
+    the same metadata; ref moved to it."""
+    repo = ot.open_repo(repo_path)
+    commit = ot.resolve_rev(repo, ref) or ""
+    _, root, _ = repo.read_commit(commit, None)
+    info = root.resolve_relative_path(f"{dirname}/{name}").query_info(
+        "unix::mode,unix::uid,unix::gid", ot.Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, None
+    )
+    mode, uid, gid = (info.get_attribute_uint32(f"unix::{k}") for k in ("mode", "uid", "gid"))
+    with ot.transaction(repo):
+        tree = directory = OSTree.MutableTree.new_from_commit(repo, commit)
+        for part in dirname.split("/"):
+            _, directory = directory.ensure_dir(part)
+        content = ot.write_content(repo, ot.file_info(mode, uid, gid, len(data)), data)
+        directory.replace_file(name, content)
+        new = ot.write_commit(repo, tree, parent=commit, subject="tampered",
+                              metadata=_metadata(repo, commit))  # fmt: skip
+        ot.set_ref(repo, ref, new)
+    return new
+
+
+def _metadata(repo: OSTree.Repo, commit: str) -> dict[str, GLib.Variant]:
+    _, variant, _ = repo.load_commit(commit)
+    md = variant.get_child_value(0)
+    return {
+        md.get_child_value(i).get_child_value(0).get_string(): md.get_child_value(i)
+        .get_child_value(1)
+        .get_variant()
+        for i in range(md.n_children())
+    }
