@@ -6,15 +6,18 @@ scriptlet's random bytes named as no package's, a commit without records refused
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from fedostree.demo import write_config
 from fedostree.engine import ostree as ot
 from fedostree.engine.build import read_recorded_inputs
 from fedostree.engine.ostree import GLib, OSTree
-from fedostree.model.recorded import load_recorded_treefile
+from fedostree.model.lockfile import Lockfile
+from fedostree.model.recorded import RecordedInputs, load_recorded_treefile, recorded_treefile
 from fedostree.model.treefile_load import load_treefile
 from tests.support.cli import compose, error_message, ostree, refs, run
 from tests.support.rpms import Pkg, base_packages, demo_packages, make_repo, write_treefile
@@ -188,3 +191,66 @@ def _metadata(repo: OSTree.Repo, commit: str) -> dict[str, GLib.Variant]:
         .get_variant()
         for i in range(md.n_children())
     }
+
+
+# --- the sample universe: a bigger tree, with triggers and users made by scriptlets -----------
+
+SAMPLE_REF = "fedostree/20/x86_64/workstation/gnome-core"
+
+
+@pytest.mark.slow
+def test_a_sample_tree_is_reproducible_with_wiped_caches_and_verifies(
+    tmp_path: Path, sample_repo: Path
+) -> None:
+    products = write_config(tmp_path / "config", sample_repo)
+    trees = []
+    for name in ("one", "two"):
+        out = tmp_path / name
+        r = run("compose", "products", products, "--only", "workstation/gnome-core",
+                "--repo", out / "repo", "--cachedir", out / "cache")  # fmt: skip
+        assert r.exit_code == 0, r.stderr
+        shutil.rmtree(out / "cache")
+        trees.append(ostree(out / "repo", "ls", "-d", "-C", SAMPLE_REF, "/"))
+    assert trees[0] == trees[1]
+    r = verify(tmp_path / "one", SAMPLE_REF)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert (
+        r.stdout
+        == f"{SAMPLE_REF}: verified, tree {root_dirtree(tmp_path / 'one/repo', SAMPLE_REF)}\n"
+    )
+
+
+def test_a_treefile_with_includes_files_and_variables_round_trips(tmp_path: Path) -> None:
+    """What a commit records of a treefile loads again to the same flattened form (so the
+    same input hash), whatever includes, variables and external files it had."""
+    config = tmp_path / "config"
+    (config / "common").mkdir(parents=True)
+    (config / "common/base.yaml").write_text(
+        "packages: [bash]\nadd-files: [[files/motd, /usr/share/motd]]\n"
+        "postprocess-script: post.sh\ncheck-passwd: {type: file, filename: passwd}\n"
+        "check-groups: {type: file, filename: group}\n"
+    )
+    (config / "common/files").mkdir()
+    (config / "common/files/motd").write_text("hi\n")
+    (config / "common/post.sh").write_text("#!/bin/sh\ntrue\n")
+    (config / "common/post.sh").chmod(0o755)
+    (config / "common/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (config / "common/group").write_text("root:x:0:\n")
+    (config / "tree.yaml").write_text(
+        "include: common/base.yaml\nvariables: {flavor: big}\nref: test/${flavor}\n"
+        "releasever: 40\nrepos: [fedora]\nrepovars: {mirror: example.org}\n"
+        "conditional-include: [{if: 'flavor == \"big\"', include: {packages: [vim]}}]\n"
+        "remove-from-packages: [[bash, /usr/share/doc/.*]]\n"
+        "tests: [{name: boots, command: 'true'}]\n"
+    )
+    tf = load_treefile(config / "tree.yaml")
+    form, files = recorded_treefile(tf)
+    inputs = RecordedInputs(form, files, {"fedora": {"baseurl": "https://$mirror/$releasever"}},
+                            Lockfile({}), 1700000000)  # fmt: skip
+    md = inputs.to_metadata()
+    again = RecordedInputs.from_commit_metadata(md, "test")
+    reloaded = load_recorded_treefile(again, tmp_path / "again")
+    assert reloaded.flattened() == tf.flattened()
+    assert reloaded.ref == "test/big" and "vim" in reloaded.packages
+    assert (tmp_path / "again/files/postprocess-script/post.sh").stat().st_mode & 0o777 == 0o755
+    assert again.source_date_epoch == 1700000000
