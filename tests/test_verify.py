@@ -16,6 +16,7 @@ from fedostree.demo import write_config
 from fedostree.engine import ostree as ot
 from fedostree.engine.build import read_recorded_inputs
 from fedostree.engine.ostree import GLib, OSTree
+from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile
 from fedostree.model.recorded import RecordedInputs, load_recorded_treefile, recorded_treefile
 from fedostree.model.treefile_load import load_treefile
@@ -254,3 +255,5 @@ def test_a_treefile_with_includes_files_and_variables_round_trips(tmp_path: Path
     assert reloaded.ref == "test/big" and "vim" in reloaded.packages
     assert (tmp_path / "again/files/postprocess-script/post.sh").stat().st_mode & 0o777 == 0o755
     assert again.source_date_epoch == 1700000000
+    with pytest.raises(ConfigError, match="not a time rpm can record"):
+        RecordedInputs.from_commit_metadata({**md, "fedostree.source-date-epoch": 2**40}, "test")

@@ -34,6 +34,7 @@ TREEFILE_NAME = "treefile.json"
 REPO_FILE_NAME = "recorded.repo"
 FILES_DIR = "files"
 FORMAT = 1  # the `fedostree.treefile` document's version
+MAX_EPOCH = 2**32 - 1  # rpm keeps install times in 32 bits
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,12 @@ class RecordedInputs:
                 str(path): RecordedFile(base64.b64decode(f["data"]), int(f["mode"]))
                 for path, f in doc["files"].items()
             }
-            return cls(doc["treefile"], files, doc["repos"], lock, int(md[EPOCH_KEY]),
-                       doc.get("layers", {}))  # fmt: skip
+            epoch = int(md[EPOCH_KEY])
+            if not 0 <= epoch <= MAX_EPOCH:
+                raise ValueError(f"{EPOCH_KEY} {epoch} is not a time rpm can record")
+            return cls(doc["treefile"], files, doc["repos"], lock, epoch, doc.get("layers", {}))
         except (ValueError, KeyError, TypeError) as e:
-            raise ConfigError(f"{where}: {TREEFILE_KEY}: not a recorded treefile ({e})") from e
+            raise ConfigError(f"{where}: not readable recorded build inputs ({e})") from e
 
     def repo_file(self) -> str:
         """The recorded sections as one `.repo` file."""
