@@ -257,3 +257,20 @@ def test_a_treefile_with_includes_files_and_variables_round_trips(tmp_path: Path
     assert again.source_date_epoch == 1700000000
     with pytest.raises(ConfigError, match="not a time rpm can record"):
         RecordedInputs.from_commit_metadata({**md, "fedostree.source-date-epoch": 2**40}, "test")
+
+
+@pytest.mark.slow
+def test_an_fcos_compose_with_ostree_layers_and_a_lockfile_verifies(
+    fcos_repo: Path, tmp_path: Path
+) -> None:
+    """Fedora CoreOS's manifests (stand-in packages): ostree-layers at their recorded
+    commits, add-files, postprocess scripts, check-passwd files, a dated version."""
+    from tests.test_upstream_compose import FCOS_LOCKFILE, FCOS_REF, compose_fcos
+
+    work = tmp_path / "fcos"
+    work.mkdir()
+    result, _ = compose_fcos(fcos_repo, work, tmp_path / "cache", FCOS_LOCKFILE)
+    assert result.exit_code == 0, result.stderr
+    r = verify(work, FCOS_REF)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert r.stdout == f"{FCOS_REF}: verified, tree {root_dirtree(work / 'repo', FCOS_REF)}\n"
