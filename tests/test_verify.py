@@ -6,6 +6,7 @@ scriptlet's random bytes named as no package's, a commit without records refused
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -274,3 +275,18 @@ def test_an_fcos_compose_with_ostree_layers_and_a_lockfile_verifies(
     r = verify(work, FCOS_REF)
     assert r.exit_code == 0, r.stdout + r.stderr
     assert r.stdout == f"{FCOS_REF}: verified, tree {root_dirtree(work / 'repo', FCOS_REF)}\n"
+
+
+def test_the_callers_umask_does_not_change_the_tree(treefile: Path, tmp_path: Path) -> None:
+    """Files and directories the build, the scriptlets and the postprocess script create
+    get the same modes under a server's umask 077 as under 022."""
+    trees = []
+    for umask in (0o022, 0o077):
+        saved = os.umask(umask)
+        try:
+            r = compose(treefile, tmp_path / f"umask-{umask:o}")
+        finally:
+            os.umask(saved)
+        assert r.exit_code == 0, r.stderr
+        trees.append(root_dirtree(tmp_path / f"umask-{umask:o}/repo", REF))
+    assert trees[0] == trees[1]

@@ -24,7 +24,7 @@ from fedostree.engine.passwd_tree import check_passwd_config, previous_tree
 from fedostree.engine.pinning import lockfile_for
 from fedostree.engine.pkgcache import CachedPackage
 from fedostree.engine.repofile import RepoConfig, repo_sections
-from fedostree.engine.reproducible import pinned_time, source_date_epoch
+from fedostree.engine.reproducible import reproducible_build, source_date_epoch
 from fedostree.engine.treefs import remove_in_background
 from fedostree.model.lockfile import Lockfile
 from fedostree.model.recorded import EPOCH_KEY, RecordedInputs, recorded_treefile
@@ -77,7 +77,8 @@ def build_tree(
     """Assemble req's packages in a new directory under workdir and commit the tree into
     repo; previous_repo holds req.parent (users and groups are kept from it). The tree is
     reproducible: built at the source date epoch (the rpmdb's times, SOURCE_DATE_EPOCH in
-    the scriptlets' environment), which the commit records with the other inputs."""
+    the scriptlets' environment), which the commit records with the other inputs, and
+    with umask 022 whatever the caller's."""
     epoch = req.source_date_epoch
     if epoch is None:
         epoch = source_date_epoch([c.header_blob for c in req.cached])
@@ -86,7 +87,7 @@ def build_tree(
         rootfs = work / "rootfs"
         devino = OSTree.RepoDevInoCache.new()
         tf = req.tf
-        with pinned_time(epoch):
+        with reproducible_build(epoch):
             tree = assemble_tree(
                 tf, repo, req.cached, rootfs, devino, version=req.version, layers=req.layers,
                 previous=previous_tree(previous_repo, req.parent),

@@ -130,7 +130,7 @@ def _compare_files(
         target_a, target_b = info_a.get_symlink_target(), info_b.get_symlink_target()
         if target_a != target_b:
             found.append(TreeDifference(path, "symlink target", f"{target_a} vs {target_b}"))
-    elif not found or ot.read_bytes(a) != ot.read_bytes(b):
+    elif not found or _content(a) != _content(b):
         found.append(TreeDifference(path, "content", _content_detail(a, b)))
     yield from found
 
@@ -180,6 +180,16 @@ def _show(xattrs: Mapping[bytes, bytes]) -> str:
         return "none"
     return ", ".join(f"{k.decode(errors='replace')}={v.decode(errors='replace')}"
                      for k, v in sorted(xattrs.items()))  # fmt: skip
+
+
+def _content(file: OSTree.RepoFile) -> bytes:
+    """A committed regular file's bytes (read as a stream: a RepoFile's stream is no
+    GFileInputStream, which g_file_load_contents expects)."""
+    stream, chunks = file.read(None), []
+    while chunk := stream.read_bytes(1 << 16, None).get_data():
+        chunks.append(bytes(chunk))
+    stream.close(None)
+    return b"".join(chunks)
 
 
 def _content_detail(a: OSTree.RepoFile, b: OSTree.RepoFile) -> str:
