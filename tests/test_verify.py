@@ -134,6 +134,7 @@ STAMPS = Pkg(
     scripts={
         "post": 'echo "${SOURCE_DATE_EPOCH:-unset}" > /etc/built-at\n'
         "/usr/sbin/busybox od -An -N16 -tx1 /dev/urandom > /etc/random-seed\n"
+        "/usr/sbin/busybox hostname > /etc/built-by\n"
     },
 )
 
@@ -151,6 +152,7 @@ def test_scriptlets_see_the_epoch_and_unreproducible_bytes_are_named(tmp_path: P
     repo = tmp_path / "repo"
     epoch = metadata_key(repo, "fedostree.source-date-epoch")
     assert ostree(repo, "cat", REF, "/usr/etc/built-at") == f"{epoch}\n"
+    assert ostree(repo, "cat", REF, "/usr/etc/built-by") == "localhost\n"  # not this host
     r = verify(tmp_path)
     assert r.exit_code == 1
     assert r.stdout.splitlines()[1:] == [

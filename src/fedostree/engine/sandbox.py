@@ -33,6 +33,7 @@ from fedostree.engine.rootfs import resolve_in_root
 from fedostree.errors import FedostreeError
 
 ENV = {"PATH": "/usr/sbin:/usr/bin", "LANG": "C.UTF-8", "HOME": "/root", "TERM": "dumb"}
+HOSTNAME = "localhost"
 SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"  # passed on when set (as rpm-ostree's bwrap.rs)
 SCRIPT_PATH = "/run/fedostree/script"
 JOBS_DIR = "/run/fedostree/jobs"
@@ -204,10 +205,11 @@ def sandbox_env() -> dict[str, str]:
 
 def isolation_args() -> list[str]:
     """No network or other namespaces shared, gone with us, a fresh session and a clean
-    environment (sandbox_env), in /."""
+    environment (sandbox_env), in /; the host name is HOSTNAME, not the build host's, so
+    that a scriptlet that records it writes the same on every machine."""
     env = [x for k, v in sandbox_env().items() for x in ("--setenv", k, v)]
-    return ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/",
-            "--clearenv", *env]  # fmt: skip
+    return ["--unshare-all", "--hostname", HOSTNAME, "--die-with-parent", "--new-session",
+            "--chdir", "/", "--clearenv", *env]  # fmt: skip
 
 
 def _first_failure(out: Path, count: int, driver_stderr: str) -> JobFailure | None:
