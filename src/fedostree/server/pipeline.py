@@ -26,6 +26,7 @@ from fedostree.engine.pkgcache import ensure_cached
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
 from fedostree.engine.treefile_repos import BASEARCH, repo_configs, repo_names
+from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates

@@ -29,10 +29,11 @@ from fedostree.engine.treediff import (
     package_owners,
     with_owners,
 )
+from fedostree.engine.treefile_repos import repo_configs
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.recorded import RecordedInputs, load_recorded_treefile
 from fedostree.model.treefile import Treefile
-from fedostree.server.pipeline import ComposeOptions, Session, repo_configs, resolve_packages
+from fedostree.server.pipeline import ComposeOptions, Session, resolve_packages
 
 
 @dataclass(frozen=True)
