@@ -17,6 +17,7 @@ from fedostree.demo import write_config
 from fedostree.engine import ostree as ot
 from fedostree.engine.build import read_recorded_inputs
 from fedostree.engine.ostree import GLib, OSTree
+from fedostree.engine.treediff import compare_trees
 from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile
 from fedostree.model.recorded import RecordedInputs, load_recorded_treefile, recorded_treefile
@@ -35,14 +36,21 @@ add-files:
   - [motd, /usr/share/motd]
 """
 
+CLIENT_TREE = f"""\
+ref: {REF}
+repos: [test-repo]
+packages: [hello, kernel, fedora-release]
+automatic-version-prefix: "20"
+"""
+
 
 def root_dirtree(repo: Path, rev: str) -> str:
     return ostree(repo, "ls", "-d", "-C", rev, "/").split()[4]
 
 
-def metadata_key(repo: Path, key: str) -> Any:
+def metadata_key(repo: Path, key: str, rev: str = REF) -> Any:
     """A commit metadata value as the stock ostree CLI prints it (GVariant text)."""
-    text = ostree(repo, "show", REF, f"--print-metadata-key={key}")
+    text = ostree(repo, "show", rev, f"--print-metadata-key={key}")
     return GLib.Variant.parse(None, text.strip(), None, None).unpack()
 
 
@@ -292,3 +300,32 @@ def test_the_callers_umask_does_not_change_the_tree(treefile: Path, tmp_path: Pa
         assert r.exit_code == 0, r.stderr
         trees.append(root_dirtree(tmp_path / f"umask-{umask:o}/repo", REF))
     assert trees[0] == trees[1]
+
+
+def test_the_server_and_a_client_build_the_same_tree_from_the_same_lockfile(
+    sysroot: Path, client_rpm_repos: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """`compose tree` on the server and `rebase --local` on a client, from the same
+    treefile and the server's lockfile: the same tree; the client's commit records its
+    inputs too."""
+    url = client_rpm_repos[0].as_uri()
+    tf = write_treefile(tmp_path / "tree", url, CLIENT_TREE)
+    r = compose(tf, tmp_path / "server", "--write-lockfile-to", tmp_path / "lock.json")
+    assert r.exit_code == 0, r.stderr
+    r = run("rebase", "--sysroot", sysroot, "--local", tf, "--lockfile", tmp_path / "lock.json")
+    assert r.exit_code == 0, r.stderr
+    local = sysroot / "ostree/repo"
+    local_ref = f"fedostree/local/{REF}"
+    server_tree = ostree(tmp_path / "server/repo", "ls", "-d", "-C", REF, "/")
+    client_tree = ostree(local, "ls", "-d", "-C", local_ref, "/")
+    if server_tree != client_tree:  # say where, for the failure message
+        server, client = ot.open_repo(tmp_path / "server/repo"), ot.open_repo(local)
+        found = compare_trees(server, ot.resolve_rev(server, REF) or "",
+                              client, ot.resolve_rev(client, local_ref) or "")  # fmt: skip
+        pytest.fail("\n".join(f"{d.path}: {d.aspect} {d.detail}" for d in found))
+    lock = json.loads(metadata_key(local, "fedostree.lockfile", local_ref))
+    assert lock["packages"]["hello"]["evra"] == "2.10-1.x86_64"
+    # and the client's commit, verified from what it records, rebuilds to the same tree
+    r = run("compose", "verify", local_ref, "--repo", local, "--cachedir", tmp_path / "vc")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert r.stdout.startswith(f"{local_ref}: verified, tree ")
