@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from fedostree.engine import ostree as ot
+from fedostree.engine.rebuild import Verification
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.lockfile import load_lockfiles
 from fedostree.model.treefile import Treefile
@@ -18,7 +19,7 @@ from fedostree.server.candidates import candidate_commit
 from fedostree.server.pipeline import ComposeOptions, ComposeResult, Session, compose_tree
 from fedostree.server.products import expand_treefiles, load_products
 from fedostree.server.results import RESULTS_DIR, load_results, log_name, results_dir
-from fedostree.server.verify import VerifyResult, verify_commit
+from fedostree.server.verify import verify_commit
 
 DEFAULT_CACHEDIR = Path.home() / ".cache" / "fedostree"
 _path = click.Path(path_type=Path)
@@ -272,7 +273,7 @@ def _difference(aspect: str, detail: str) -> str:
     return f"{aspect} differs ({detail}, published vs rebuilt)"
 
 
-def _verify_json(r: VerifyResult) -> dict[str, Any]:
+def _verify_json(r: Verification) -> dict[str, Any]:
     return {
         "ref": r.ref,
         "commit": r.commit,
