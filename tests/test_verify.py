@@ -23,7 +23,14 @@ from fedostree.model.lockfile import Lockfile
 from fedostree.model.recorded import RecordedInputs, load_recorded_treefile, recorded_treefile
 from fedostree.model.treefile_load import load_treefile
 from tests.support.cli import compose, error_message, ostree, refs, run
-from tests.support.rpms import Pkg, base_packages, demo_packages, make_repo, write_treefile
+from tests.support.rpms import (
+    Pkg,
+    base_packages,
+    createrepo,
+    demo_packages,
+    make_repo,
+    write_treefile,
+)
 
 REF = "test/x86_64/base"
 TREE = f"""\
@@ -329,3 +336,20 @@ def test_the_server_and_a_client_build_the_same_tree_from_the_same_lockfile(
     r = run("compose", "verify", local_ref, "--repo", local, "--cachedir", tmp_path / "vc")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert r.stdout.startswith(f"{local_ref}: verified, tree ")
+
+
+def test_a_recorded_package_the_repositories_lost_is_named(tmp_path: Path, base_repo: Path) -> None:
+    mirror = tmp_path / "mirror"
+    shutil.copytree(base_repo, mirror)
+    tree = f"ref: {REF}\nrepos: [test-repo]\npackages: ['@core']\n"
+    r = compose(write_treefile(tmp_path / "config", mirror.as_uri(), tree), tmp_path)
+    assert r.exit_code == 0, r.stderr
+    for rpm in mirror.glob("hello-2.10-*.rpm"):
+        rpm.unlink()
+    createrepo(mirror, {"core": ["hello", "kernel"]})
+    r = verify(tmp_path)
+    commit = refs(tmp_path / "repo")[REF]
+    assert error_message(r, 2) == (
+        f"{REF} ({commit[:12]}): fedostree.lockfile: packages.hello: "
+        "no repository has a package named hello"
+    )
