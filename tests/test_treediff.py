@@ -117,3 +117,5 @@ def test_owners_are_looked_up_with_etc_in_usr() -> None:
     assert [d.owner for d in found] == ["hello", None]
     assert found[1].why == "owned by no package (written by a scriptlet or postprocessing)"
     assert owner_of("/usr/bin/hello", owners) == "hello"
+    rpmdb = TreeDifference("/usr/share/rpm/rpmdb.sqlite", "content")
+    assert rpmdb.why == "the rpmdb (written by the build)"

@@ -24,6 +24,12 @@ Aspect = Literal[
 _ATTRS = "standard::name,standard::type,standard::symlink-target,unix::mode,unix::uid,unix::gid"
 _NOFOLLOW = Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS
 RPMDB_FILES = ("rpmdb.sqlite",)
+# Paths the build itself writes, by prefix: why they differ when no package owns them.
+BUILD_WRITTEN = (
+    (f"/{DBPATH}/", "the rpmdb (written by the build)"),
+    ("/usr/lib/sysimage/rpm-ostree-base-db/", "the rpmdb (written by the build)"),
+    ("/usr/lib/tmpfiles.d/pkg-", "a package's /var content as tmpfiles.d lines"),
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,9 @@ class TreeDifference:
     def why(self) -> str:
         if self.owner:
             return f"package {self.owner}"
+        for prefix, what in BUILD_WRITTEN:
+            if self.path.startswith(prefix):
+                return what
         return "owned by no package (written by a scriptlet or postprocessing)"
 
 
