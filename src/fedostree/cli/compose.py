@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from fedostree.engine import ostree as ot
+from fedostree.engine.rebuild import Verification
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.lockfile import load_lockfiles
 from fedostree.model.treefile import Treefile
@@ -18,6 +19,7 @@ from fedostree.server.candidates import candidate_commit
 from fedostree.server.pipeline import ComposeOptions, ComposeResult, Session, compose_tree
 from fedostree.server.products import expand_treefiles, load_products
 from fedostree.server.results import RESULTS_DIR, load_results, log_name, results_dir
+from fedostree.server.verify import verify_commit
 
 DEFAULT_CACHEDIR = Path.home() / ".cache" / "fedostree"
 _path = click.Path(path_type=Path)
@@ -224,6 +226,67 @@ def _describe(r: ComposeResult) -> str:
     if not r.changed:
         return f"{r.ref}: unchanged{version} ({r.commit[:12]}{failed})"
     return f"{r.ref}: committed{version} ({r.commit[:12]}, {r.packages} packages{failed})"
+
+
+@compose.command("verify")
+@click.argument("rev", metavar="REF")
+@click.option("--repo", type=_path, required=True, help="The published OSTree repository.")
+@click.option(
+    "--cachedir",
+    type=_path,
+    default=DEFAULT_CACHEDIR,
+    show_default=True,
+    help="Metadata, download and package cache; the rebuild goes into its build repository.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def compose_verify_cmd(rev: str, repo: Path, cachedir: Path, as_json: bool) -> None:
+    """Rebuild REF (a ref or commit) from the treefile, repositories, lockfile and source
+    date epoch its commit records, and compare the rebuilt tree with it: exit 0 when their
+    root dirtree and dirmeta agree, 1 with each differing path otherwise. No ref moves."""
+    result = verify_commit(repo, rev, cachedir.absolute())
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(_verify_json(result), indent=2))
+    elif result.verified:
+        click.echo(f"{rev}: verified, tree {result.tree[0]}")
+    else:
+        click.echo(
+            f"{rev}: differs from its rebuild: tree {result.tree[0]} published, "
+            f"{result.rebuilt_tree[0]} rebuilt ({result.rebuilt[:12]})"
+        )
+        for d in result.differences:
+            click.echo(f"  {d.path}: {_difference(d.aspect, d.detail)}; {d.why}")
+    if not result.verified:
+        count = len({d.path for d in result.differences})
+        raise FedostreeError(
+            f"{rev} ({result.commit[:12]}): {count} "
+            f"{'path differs' if count == 1 else 'paths differ'} from its rebuild"
+        )
+
+
+def _difference(aspect: str, detail: str) -> str:
+    if aspect == "only in a":
+        return f"only in the published commit ({detail})"
+    if aspect == "only in b":
+        return f"only in the rebuild ({detail})"
+    return f"{aspect} differs ({detail}, published vs rebuilt)"
+
+
+def _verify_json(r: Verification) -> dict[str, Any]:
+    return {
+        "ref": r.ref,
+        "commit": r.commit,
+        "rebuilt": r.rebuilt,
+        "verified": r.verified,
+        "tree": {"dirtree": r.tree[0], "dirmeta": r.tree[1]},
+        "rebuilt-tree": {"dirtree": r.rebuilt_tree[0], "dirmeta": r.rebuilt_tree[1]},
+        "differences": [
+            {"path": d.path, "aspect": d.aspect, "detail": d.detail, "owner": d.owner}
+            for d in r.differences
+        ],
+        "warnings": list(r.warnings),
+    }
 
 
 @compose.command("results")

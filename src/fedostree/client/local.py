@@ -26,8 +26,10 @@ from fedostree.engine.depsolve import Package
 from fedostree.engine.download import cached_rpm_path
 from fedostree.engine.layers import Layer, resolve_layers
 from fedostree.engine.ostree import OSTree
+from fedostree.engine.pinning import lockfile_for
 from fedostree.engine.pkgcache import CachedPackage, PackageCache, cache_ref, ensure_cached
 from fedostree.engine.progress import say
+from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.treefile_repos import BASEARCH, repo_configs, repo_names
 from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, load_lockfiles
@@ -53,6 +55,9 @@ class Resolved:
     packages: list[Package]
     inputhash: str
     layers: list[Layer]
+    # what the commit records, so that it can be rebuilt from it (model/recorded.py)
+    repos: Sequence[RepoConfig] = ()
+    lockfile: Lockfile | None = None
 
 
 def local_ref(tree_ref: str) -> str:
@@ -104,7 +109,8 @@ def resolve_local(
     packages = resolve.resolve(pool, request)
     layers = resolve_layers(tf, sysroot.path / "ostree/repo")
     inputhash = cm.input_hash(tf, packages, [layer.commit for layer in layers])
-    return Resolved(tf, local_ref(tf.ref), packages, inputhash, layers)
+    return Resolved(tf, local_ref(tf.ref), packages, inputhash, layers, configs,
+                    lockfile_for(packages, metadata))  # fmt: skip
 
 
 def cache_packages(sysroot: Sysroot, resolved: Resolved) -> list[CachedPackage]:
@@ -140,7 +146,8 @@ def build_local(sysroot: Sysroot, resolved: Resolved) -> str:
     version = cm.next_version(resolved.tf, previous.version if previous else None)
     parent = previous.checksum if previous else None
     request = BuildRequest(resolved.tf, resolved.packages, cached, resolved.inputhash,
-                           version, parent, resolved.layers)  # fmt: skip
+                           version, parent, resolved.layers, resolved.repos,
+                           resolved.lockfile)  # fmt: skip
     workdir = sysroot.path / LOCAL_WORK_DIR  # beside the repository: hardlinks
     remove_stale_work(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ assembled tree (the server tests it) with a way to discard it."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -13,14 +14,20 @@ from pathlib import Path
 
 from fedostree.engine import commit as cm
 from fedostree.engine import kernel as kn
+from fedostree.engine import ostree as ot
 from fedostree.engine import postprocess as pp
 from fedostree.engine.assemble import assemble_tree
 from fedostree.engine.depsolve import Package
 from fedostree.engine.layers import Layer
-from fedostree.engine.ostree import OSTree
+from fedostree.engine.ostree import GLib, OSTree
 from fedostree.engine.passwd_tree import check_passwd_config, previous_tree
+from fedostree.engine.pinning import lockfile_for
 from fedostree.engine.pkgcache import CachedPackage
+from fedostree.engine.repofile import RepoConfig, repo_sections
+from fedostree.engine.reproducible import reproducible_build, source_date_epoch
 from fedostree.engine.treefs import remove_in_background
+from fedostree.model.lockfile import Lockfile
+from fedostree.model.recorded import EPOCH_KEY, RecordedInputs, recorded_treefile
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import validate_for_compose
 
@@ -36,6 +43,10 @@ class BuildRequest:
     version: str | None = None
     parent: str | None = None  # the previous commit of the ref (parent, preserve-passwd)
     layers: Sequence[Layer] = field(default_factory=tuple)
+    # recorded in the commit (model/recorded.py), so that it can be rebuilt from it:
+    repos: Sequence[RepoConfig] = ()  # the repositories the packages were resolved from
+    lockfile: Lockfile | None = None  # the resolution; None: made from packages
+    source_date_epoch: int | None = None  # None: SOURCE_DATE_EPOCH or the newest build time
 
 
 @dataclass(frozen=True)
@@ -64,19 +75,27 @@ def build_tree(
     repo: OSTree.Repo, req: BuildRequest, workdir: Path, *, previous_repo: OSTree.Repo
 ) -> Build:
     """Assemble req's packages in a new directory under workdir and commit the tree into
-    repo; previous_repo holds req.parent (users and groups are kept from it)."""
+    repo; previous_repo holds req.parent (users and groups are kept from it). The tree is
+    reproducible: built at the source date epoch (the rpmdb's times, SOURCE_DATE_EPOCH in
+    the scriptlets' environment), which the commit records with the other inputs, and
+    with umask 022 whatever the caller's."""
+    epoch = req.source_date_epoch
+    if epoch is None:
+        epoch = source_date_epoch([c.header_blob for c in req.cached])
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=workdir))
     try:
         rootfs = work / "rootfs"
         devino = OSTree.RepoDevInoCache.new()
         tf = req.tf
-        tree = assemble_tree(
-            tf, repo, req.cached, rootfs, devino, version=req.version, layers=req.layers,
-            previous=previous_tree(previous_repo, req.parent),
-        )  # fmt: skip
+        with reproducible_build(epoch):
+            tree = assemble_tree(
+                tf, repo, req.cached, rootfs, devino, version=req.version, layers=req.layers,
+                previous=previous_tree(previous_repo, req.parent),
+            )  # fmt: skip
         metadata = cm.commit_metadata(
             tf, req.packages, version=req.version, inputhash=req.inputhash, kernel=tree.kernel
         )
+        metadata.update(recorded_metadata(record_inputs(req, epoch)))
         commit = cm.commit_rootfs(
             repo,
             rootfs,
@@ -91,6 +110,37 @@ def build_tree(
         remove_in_background(work).join()
         raise
     return Build(commit, rootfs, work)
+
+
+def record_inputs(req: BuildRequest, epoch: int) -> RecordedInputs:
+    """What req builds from, as the commit records it."""
+    form, files = recorded_treefile(req.tf)
+    lock = req.lockfile if req.lockfile is not None else lockfile_for(req.packages, ())
+    layers = {layer.ref: layer.commit for layer in req.layers}
+    return RecordedInputs(form, files, repo_sections(req.repos), lock, epoch, layers)
+
+
+def recorded_metadata(inputs: RecordedInputs) -> dict[str, GLib.Variant]:
+    """The entries as variants; the epoch a big-endian uint64, as libostree keeps numbers
+    in commits (`ostree show --print-metadata-key` prints it right)."""
+    return {
+        key: GLib.Variant("t", _big_endian(int(value))) if key == EPOCH_KEY
+        else GLib.Variant("s", str(value))
+        for key, value in inputs.to_metadata().items()
+    }  # fmt: skip
+
+
+def read_recorded_inputs(repo: OSTree.Repo, commit: str, where: str) -> RecordedInputs:
+    """What the commit records of its inputs; ConfigError when it records none."""
+    md = ot.commit_metadata(repo, commit)
+    if isinstance(md.get(EPOCH_KEY), int):
+        md[EPOCH_KEY] = _big_endian(md[EPOCH_KEY])
+    return RecordedInputs.from_commit_metadata(md, where)
+
+
+def _big_endian(value: int) -> int:
+    """A uint64 between the host's byte order and big-endian (either way)."""
+    return int.from_bytes(value.to_bytes(8, sys.byteorder), "big")
 
 
 def subject_of(tf: Treefile, version: str | None) -> str:

@@ -105,6 +105,29 @@ def enabled_repo_ids(directory: Path) -> list[str]:
     return out
 
 
+def repo_sections(configs: Sequence[RepoConfig]) -> dict[str, dict[str, str]]:
+    """Each repository's section of its .repo file, its locations as they were resolved
+    (variables substituted: a rebuild needs neither the client's releasever nor the
+    treefile's repovars): what a commit records of its repositories (model/recorded.py)."""
+    files: dict[Path, _RepoFile] = {}
+    out: dict[str, dict[str, str]] = {}
+    for config in configs:
+        if config.source not in files:
+            files[config.source] = _RepoFile.read(config.source)
+        section = files[config.source].parser[config.id]
+        keys = {key: " ".join(value.split()) for key, value in section.items()}
+        for key in ("baseurl", "metalink", "mirrorlist", "gpgkey"):
+            keys.pop(key, None)
+        resolved = {
+            "baseurl": " ".join(config.baseurls),
+            "metalink": config.metalink or "",
+            "mirrorlist": config.mirrorlist or "",
+            "gpgkey": " ".join(config.gpgkeys),
+        }
+        out[config.id] = {**keys, **{k: v for k, v in resolved.items() if v}}
+    return out
+
+
 class _RepoFiles:
     """The `*.repo` files of the treefile's directories, each parsed once."""
 

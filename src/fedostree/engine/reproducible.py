@@ -1,6 +1,8 @@
 """The build time of a reproducible tree: `SOURCE_DATE_EPOCH` when it is set, otherwise
 the newest package's build time, so that the same packages give the same bytes (the
-rpmdb's install times and transaction ids are taken from it)."""
+rpmdb's install times and transaction ids are taken from it, and scriptlets see it); and
+the umask a tree is assembled with, whatever the caller's, so that the files and
+directories the build, its scriptlets and its postprocessing create get the same modes."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from fedostree.engine.rpmfile import header_from_blob
 from fedostree.errors import ConfigError
 
 ENV = "SOURCE_DATE_EPOCH"
+BUILD_UMASK = 0o022  # rpm-ostree's, as systemd gives a service
 
 
 def source_date_epoch(header_blobs: Sequence[bytes]) -> int:
@@ -37,3 +40,15 @@ def pinned_time(epoch: int) -> Iterator[None]:
             del os.environ[ENV]
         else:
             os.environ[ENV] = saved
+
+
+@contextlib.contextmanager
+def reproducible_build(epoch: int) -> Iterator[None]:
+    """The time pinned to epoch and the umask to BUILD_UMASK meanwhile (both are the
+    process's: one build at a time)."""
+    saved = os.umask(BUILD_UMASK)
+    try:
+        with pinned_time(epoch):
+            yield
+    finally:
+        os.umask(saved)

@@ -33,6 +33,8 @@ from fedostree.engine.rootfs import resolve_in_root
 from fedostree.errors import FedostreeError
 
 ENV = {"PATH": "/usr/sbin:/usr/bin", "LANG": "C.UTF-8", "HOME": "/root", "TERM": "dumb"}
+HOSTNAME = "localhost"
+SOURCE_DATE_EPOCH = "SOURCE_DATE_EPOCH"  # passed on when set (as rpm-ostree's bwrap.rs)
 SCRIPT_PATH = "/run/fedostree/script"
 JOBS_DIR = "/run/fedostree/jobs"
 STATE_DIRS = ("tmp", "var", "run")  # empty tmpfs in every sandbox
@@ -107,7 +109,7 @@ class Sandbox:
                     capture_output=True,
                     text=True,
                     timeout=self.timeout,
-                    env=ENV,
+                    env=sandbox_env(),
                     errors="replace",
                 )
             except subprocess.TimeoutExpired as e:
@@ -151,7 +153,7 @@ class Sandbox:
                     capture_output=True,
                     text=True,
                     errors="replace",
-                    env=ENV,
+                    env=sandbox_env(),
                     timeout=self.timeout * len(jobs),
                 )
             except subprocess.TimeoutExpired as e:
@@ -193,12 +195,21 @@ def system_mounts() -> list[str]:
     return ["--proc", "/proc", "--dev", "/dev", *tmpfs]
 
 
+def sandbox_env() -> dict[str, str]:
+    """The environment of everything run in a tree: ENV, and SOURCE_DATE_EPOCH when it is
+    set (a build pins it, engine/reproducible.py), so that scriptlets that embed a time
+    (useradd's last password change, generated caches) embed the build's."""
+    epoch = os.environ.get(SOURCE_DATE_EPOCH)
+    return ENV if epoch is None else {**ENV, SOURCE_DATE_EPOCH: epoch}
+
+
 def isolation_args() -> list[str]:
     """No network or other namespaces shared, gone with us, a fresh session and a clean
-    environment, in /."""
-    env = [x for k, v in ENV.items() for x in ("--setenv", k, v)]
-    return ["--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/",
-            "--clearenv", *env]  # fmt: skip
+    environment (sandbox_env), in /; the host name is HOSTNAME, not the build host's, so
+    that a scriptlet that records it writes the same on every machine."""
+    env = [x for k, v in sandbox_env().items() for x in ("--setenv", k, v)]
+    return ["--unshare-all", "--hostname", HOSTNAME, "--die-with-parent", "--new-session",
+            "--chdir", "/", "--clearenv", *env]  # fmt: skip
 
 
 def _first_failure(out: Path, count: int, driver_stderr: str) -> JobFailure | None:

@@ -26,6 +26,7 @@ from fedostree.engine.pkgcache import ensure_cached
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
 from fedostree.engine.treefile_repos import BASEARCH, repo_configs, repo_names
+from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
@@ -143,7 +144,8 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     pull_layers(session.build_repo, session.out_repo, layers)
     version = cm.next_version(tf, latest.version if latest else None)
     previous = published.checksum if published else None
-    request = BuildRequest(tf, packages, cached, inputhash, version, previous, layers)
+    request = BuildRequest(tf, packages, cached, inputhash, version, previous, layers,
+                           *recorded_resolution(tf, packages, session))  # fmt: skip
     build = build_tree(session.build_repo, request, opts.cachedir, previous_repo=session.out_repo)
     try:
         commit = build.commit
@@ -162,6 +164,19 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     finally:
         remover.join()
     return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
+
+
+def recorded_resolution(
+    tf: Treefile, packages: Sequence[Package], session: Session
+) -> tuple[list[RepoConfig], Lockfile]:
+    """The repositories (with the lockfile-repos, which a rebuild from the lockfile reads)
+    and the lockfile the commit records."""
+    try:
+        configs = repo_configs(tf, with_lockfile_repos=True)
+    except ConfigError:  # a lockfile-repos entry no .repo file defines: unused without one
+        configs = repo_configs(tf)
+    pool, _ = session.metadata_for(tf)
+    return configs, lockfile_for(packages, [repo.appdata for repo in pool.repos_iter()])
 
 
 def test_tree(
