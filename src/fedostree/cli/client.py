@@ -13,12 +13,14 @@ from typing import Any
 
 import click
 
+from fedostree.cli.verification import report_verification
 from fedostree.client import layering
 from fedostree.client import operations as ops
 from fedostree.client.layering import LayerOptions
 from fedostree.client.local import source_of
 from fedostree.client.remotes import add_remote, delete_remote, list_remotes
 from fedostree.client.sysroot import DeploymentInfo, Sysroot, init_sysroot, split_refspec
+from fedostree.client.verify import published_refspec, verify_published
 from fedostree.engine import ostree as ot
 from fedostree.engine.commit import PKGLIST_KEY
 from fedostree.engine.pkglist import parse_pkglist
@@ -149,13 +151,18 @@ def _report_change(change: ops.Change, verb: str) -> None:
 
 @click.command()
 @sysroot_option
-@click.argument("target", metavar="[REMOTE:]REF", required=False)
+@click.argument("target", metavar="[REMOTE:]REF | --local TREEFILE", required=False)
 @click.option(
     "--local",
-    "treefile",
-    type=_path,
-    metavar="TREEFILE",
-    help="Build the tree TREEFILE describes here, from this system's repositories.",
+    is_flag=True,
+    help="Build the tree here, from this system's repositories: the tree TREEFILE "
+    "describes, or with --verify the published [REMOTE:]REF's.",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="With --local: rebuild the published [REMOTE:]REF (default: the current one) from "
+    "the inputs its commit records, compare the trees, and deploy it only if they agree.",
 )
 @click.option(
     "--lockfile",
@@ -169,19 +176,27 @@ def _report_change(change: ops.Change, verb: str) -> None:
 def rebase(
     sysroot: Path,
     target: str | None,
-    treefile: Path | None,
+    local: bool,
+    verify: bool,
     lockfiles: tuple[Path, ...],
     lockfile_strict: bool,
 ) -> None:
     """Pull and deploy another tree (or, with --local, build it here); it boots next."""
-    if (target is None) == (treefile is None):
+    if verify and not local:
+        raise click.UsageError("--verify needs --local")
+    if target is None and not verify:
         raise click.UsageError("give [REMOTE:]REF, or --local TREEFILE")
-    if treefile is None and (lockfiles or lockfile_strict):
+    if (not local or verify) and (lockfiles or lockfile_strict):
         raise click.UsageError("--lockfile and --lockfile-strict need --local TREEFILE")
-    source = source_of(treefile, lockfiles, lockfile_strict) if treefile else None
+    source = None
+    if local and not verify:
+        assert target is not None
+        source = source_of(Path(target), lockfiles, lockfile_strict)
     root = Sysroot(sysroot)
     with root.locked():
-        if source is not None:
+        if verify:
+            change = _rebase_verified(root, target)
+        elif source is not None:
             change = ops.rebase_local(root, source)
         else:
             assert target is not None
@@ -189,6 +204,15 @@ def rebase(
     _report_change(change, "Deployed")
     _report_inactive(change.inactive)
     click.echo("Run 'fedostree status' to see it; it takes effect on the next boot.")
+
+
+def _rebase_verified(root: Sysroot, target: str | None) -> ops.Change:
+    """Rebuild the published tree here; deploy it only when the trees agree."""
+    refspec = published_refspec(root, target)
+    result = verify_published(root, refspec)
+    report_verification(result, refspec)
+    click.echo(f"Deploying {refspec}: its content was built here, none of it is downloaded")
+    return ops.rebase(root, refspec)
 
 
 def _report_inactive(inactive: Sequence[str]) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
+from fedostree.cli.verification import report_verification
 from fedostree.engine import ostree as ot
-from fedostree.engine.rebuild import Verification
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.lockfile import load_lockfiles
 from fedostree.model.treefile import Treefile
@@ -244,49 +244,7 @@ def compose_verify_cmd(rev: str, repo: Path, cachedir: Path, as_json: bool) -> N
     date epoch its commit records, and compare the rebuilt tree with it: exit 0 when their
     root dirtree and dirmeta agree, 1 with each differing path otherwise. No ref moves."""
     result = verify_commit(repo, rev, cachedir.absolute())
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        click.echo(json.dumps(_verify_json(result), indent=2))
-    elif result.verified:
-        click.echo(f"{rev}: verified, tree {result.tree[0]}")
-    else:
-        click.echo(
-            f"{rev}: differs from its rebuild: tree {result.tree[0]} published, "
-            f"{result.rebuilt_tree[0]} rebuilt ({result.rebuilt[:12]})"
-        )
-        for d in result.differences:
-            click.echo(f"  {d.path}: {_difference(d.aspect, d.detail)}; {d.why}")
-    if not result.verified:
-        count = len({d.path for d in result.differences})
-        raise FedostreeError(
-            f"{rev} ({result.commit[:12]}): {count} "
-            f"{'path differs' if count == 1 else 'paths differ'} from its rebuild"
-        )
-
-
-def _difference(aspect: str, detail: str) -> str:
-    if aspect == "only in a":
-        return f"only in the published commit ({detail})"
-    if aspect == "only in b":
-        return f"only in the rebuild ({detail})"
-    return f"{aspect} differs ({detail}, published vs rebuilt)"
-
-
-def _verify_json(r: Verification) -> dict[str, Any]:
-    return {
-        "ref": r.ref,
-        "commit": r.commit,
-        "rebuilt": r.rebuilt,
-        "verified": r.verified,
-        "tree": {"dirtree": r.tree[0], "dirmeta": r.tree[1]},
-        "rebuilt-tree": {"dirtree": r.rebuilt_tree[0], "dirmeta": r.rebuilt_tree[1]},
-        "differences": [
-            {"path": d.path, "aspect": d.aspect, "detail": d.detail, "owner": d.owner}
-            for d in r.differences
-        ],
-        "warnings": list(r.warnings),
-    }
+    report_verification(result, rev, as_json=as_json)
 
 
 @compose.command("results")
