@@ -39,6 +39,10 @@ class ServedRepo:
     def url(self) -> str:
         return self.server.url
 
+    def take(self, source: Path, commit: str) -> None:
+        """A commit composed after the copy was made, with its objects, from source."""
+        run(["ostree", f"--repo={self.path}", "pull-local", source, commit])
+
     def publish(self, ref: str, commit: str) -> None:
         run(["ostree", f"--repo={self.path}", "reset", ref, commit])
         run(["ostree", f"--repo={self.path}", "summary", "-u"])

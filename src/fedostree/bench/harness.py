@@ -18,6 +18,7 @@ from rich.console import Console
 from fedostree.bench import measure_client as mc
 from fedostree.bench import measure_compose as mp
 from fedostree.bench import measure_layering as ml
+from fedostree.bench import measure_local as ms
 from fedostree.bench.measure_depsolve import DATA, measure_depsolve
 from fedostree.bench.results import (
     Entry,
@@ -65,6 +66,15 @@ SPECS = {s.name: s for s in [
     Spec("upgrade-layered", "s", 1.5,
          "fedostree upgrade to the warm commit with the ten layered",
          "the same upgrade with nothing layered"),
+    Spec("local-cold", "s", 0.5,
+         "fedostree rebase --local of the largest tree, empty caches",
+         "dnf --installroot of the same NEVRAs, empty cache"),
+    Spec("local-warm", "s", 0.1,
+         "fedostree upgrade of the local build after one package update",
+         "dnf --installroot of the same NEVRAs into a fresh root"),
+    Spec("local-vs-pull", "s", None,
+         "fedostree upgrade of the local build after one package update",
+         "fedostree upgrade pulling the server's commit of the update"),
     Spec("assembly", "s", 3.0, "union hardlink checkout of the largest tree's packages",
          "cp -al of the assembled tree"),
     Spec("depsolve-load", "s", None, "libsolv load_pool + comps, BaseOS+AppStream",
@@ -113,6 +123,7 @@ GROUPS = [
           lambda sc, o: mc.measure_upgrade_bytes(sc), ("rpmbuild",)),
     Group("rollback", ("rollback",),
           lambda sc, o: mc.measure_rollback(sc, max(o.reps, ROLLBACK_REPS)), ("rpmbuild",)),
+    Group("local", ms.NAMES, lambda sc, o: ms.measure_local(sc), ("dnf", "rpmbuild")),
     Group("layering", ml.NAMES, lambda sc, o: ml.measure_layering(sc, o.profile),
           ("rpmbuild", "dnf", "rpm")),
 ]  # fmt: skip
