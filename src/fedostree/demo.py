@@ -238,6 +238,14 @@ def local_story(demo: Path, autobuild: tuple[str | Path, ...], root: tuple[str, 
     fedostree("upgrade", *root)
     fedostree("status", *root)
     compare_with_server(demo, root[1], PREFIX + LOCAL_TREE)
+    step(
+        "13. Verify the server: it rebuilds a published commit from what the commit records; "
+        "the client rebuilds server/docker-io and deploys it only because the trees agree"
+    )
+    cache = ("--cachedir", demo / "cache")
+    fedostree("compose", "verify", PREFIX + LOCAL_TREE, "--repo", demo / "repo", *cache)
+    fedostree("rebase", *root, "--local", "--verify", f"demo:{PREFIX}server/docker-io")
+    fedostree("status", *root)
 
 
 def write_local_treefile(config: Path, tree: str) -> Path:
