@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedostree.engine import commit as cm
+from fedostree.engine import incremental as inc
 from fedostree.engine import kernel as kn
 from fedostree.engine import postprocess as pp
 from fedostree.engine.assemble import assemble_tree
 from fedostree.engine.depsolve import Package
 from fedostree.engine.layers import Layer
-from fedostree.engine.ostree import OSTree
-from fedostree.engine.passwd_tree import check_passwd_config, previous_tree
+from fedostree.engine.ostree import GLib, OSTree
+from fedostree.engine.passwd_tree import PreviousTree, check_passwd_config, previous_tree
 from fedostree.engine.pkgcache import CachedPackage
 from fedostree.engine.treefs import remove_in_background
 from fedostree.model.treefile import Treefile
@@ -36,6 +37,9 @@ class BuildRequest:
     version: str | None = None
     parent: str | None = None  # the previous commit of the ref (parent, preserve-passwd)
     layers: Sequence[Layer] = field(default_factory=tuple)
+    # an earlier commit of this treefile in the same repository, built by build_tree:
+    # the tree is derived from it when that gives what a cold build would (incremental.py)
+    reuse: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,33 +68,67 @@ def build_tree(
     repo: OSTree.Repo, req: BuildRequest, workdir: Path, *, previous_repo: OSTree.Repo
 ) -> Build:
     """Assemble req's packages in a new directory under workdir and commit the tree into
-    repo; previous_repo holds req.parent (users and groups are kept from it)."""
+    repo; previous_repo holds req.parent (users and groups are kept from it). With
+    req.reuse, the tree is derived from that commit when it safely can be."""
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=workdir))
     try:
         rootfs = work / "rootfs"
-        devino = OSTree.RepoDevInoCache.new()
-        tf = req.tf
-        tree = assemble_tree(
-            tf, repo, req.cached, rootfs, devino, version=req.version, layers=req.layers,
-            previous=previous_tree(previous_repo, req.parent),
-        )  # fmt: skip
-        metadata = cm.commit_metadata(
-            tf, req.packages, version=req.version, inputhash=req.inputhash, kernel=tree.kernel
-        )
-        commit = cm.commit_rootfs(
-            repo,
-            rootfs,
-            devino,
-            subject=subject_of(tf, req.version),
-            parent=req.parent,
-            metadata=metadata,
-            sepolicy=tree.sepolicy,
-            mode_filter=tree.mode_filter,
-        )
+        previous = previous_tree(previous_repo, req.parent)
+        commit = build_incrementally(repo, req, rootfs, previous, previous_repo)
+        if commit is None:
+            commit = build_cold(repo, req, rootfs, previous)
     except BaseException:
         remove_in_background(work).join()
         raise
     return Build(commit, rootfs, work)
+
+
+def build_cold(
+    repo: OSTree.Repo, req: BuildRequest, rootfs: Path, previous: PreviousTree | None
+) -> str:
+    """Every package assembled afresh (engine/assemble.py), the whole tree committed."""
+    devino = OSTree.RepoDevInoCache.new()
+    tf = req.tf
+    tree = assemble_tree(tf, repo, req.cached, rootfs, devino, version=req.version,
+                         layers=req.layers, previous=previous)  # fmt: skip
+    return cm.commit_rootfs(
+        repo,
+        rootfs,
+        devino,
+        subject=subject_of(tf, req.version),
+        parent=req.parent,
+        metadata=metadata_of(req, tree.kernel),
+        sepolicy=tree.sepolicy,
+        mode_filter=tree.mode_filter,
+    )
+
+
+def build_incrementally(
+    repo: OSTree.Repo,
+    req: BuildRequest,
+    rootfs: Path,
+    previous: PreviousTree | None,
+    previous_repo: OSTree.Repo,
+) -> str | None:
+    """The tree derived from req.reuse (engine/incremental.py); None: build it cold."""
+    if req.reuse is None:
+        return None
+    change = inc.plan_change(repo, req, previous_repo)
+    if change is None:
+        return None
+    tree = inc.derive_build(repo, req, change, rootfs, previous)
+    if tree is None:
+        return None
+    return inc.commit_derived(repo, tree, subject=subject_of(req.tf, req.version),
+                              parent=req.parent, metadata=metadata_of(req, change.kernel))  # fmt: skip
+
+
+def metadata_of(req: BuildRequest, kernel: str | None) -> dict[str, GLib.Variant]:
+    md = cm.commit_metadata(
+        req.tf, req.packages, version=req.version, inputhash=req.inputhash, kernel=kernel
+    )
+    md.update(inc.reuse_metadata(req.tf))
+    return md
 
 
 def subject_of(tf: Treefile, version: str | None) -> str:

@@ -170,7 +170,8 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     pull_layers(session.build_repo, session.out_repo, layers)
     version = cm.next_version(tf, latest.version if latest else None)
     previous = published.checksum if published else None
-    request = BuildRequest(tf, packages, cached, inputhash, version, previous, layers)
+    reuse = reusable_commit(session.build_repo, latest)
+    request = BuildRequest(tf, packages, cached, inputhash, version, previous, layers, reuse=reuse)
     build = build_tree(session.build_repo, request, opts.cachedir, previous_repo=session.out_repo)
     try:
         commit = build.commit
@@ -189,6 +190,14 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     finally:
         remover.join()
     return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
+
+
+def reusable_commit(build_repo: OSTree.Repo, latest: cm.PreviousCommit | None) -> str | None:
+    """The ref's newest commit (candidate or published), if the build repository still
+    has it: the warm recompose derives the new tree from it (engine/incremental.py)."""
+    if latest is None or not ot.has_commit(build_repo, latest.checksum):
+        return None
+    return latest.checksum
 
 
 def test_tree(
