@@ -36,6 +36,7 @@ from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
 from fedostree.server.checks import run_checks
+from fedostree.server.deltas import publish_deltas
 from fedostree.server.publish import Signer, promote, stage_candidate, update_summary
 from fedostree.server.results import CommitResults, load_results, record_results
 
@@ -54,6 +55,7 @@ class ComposeOptions:
     gpg_sign: str | None = None  # key id: sign published commits and the summary
     gpg_homedir: Path | None = None
     keep_versions: int = 10  # published commits kept per ref when pruning
+    deltas: bool = True  # static deltas once the trees are published (publish_deltas)
 
 
 @dataclass(frozen=True)
@@ -185,11 +187,21 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
         if results.failed:
             return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
                                  published=False, failed_checks=tuple(results.failed))  # fmt: skip
-        promote(session.out_repo, commit, tf.ref, previous, signer=signer,
+        promote(session.out_repo, commit, tf.ref, signer=signer,
                 keep_versions=opts.keep_versions)  # fmt: skip
     finally:
         remover.join()
     return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
+
+
+def publish_deltas_after(session: Session, results: Sequence[ComposeResult]) -> list[str]:
+    """Once every tree of a run is published: the static deltas to the new commits, and
+    the summary listing them (server/deltas.py); nothing if no tree was published."""
+    if not session.options.deltas or not any(r.changed and r.published for r in results):
+        return []
+    made = publish_deltas(session.out_repo, session.signer)
+    log.info("%d static deltas generated", len(made))
+    return made
 
 
 def reusable_commit(build_repo: OSTree.Repo, latest: cm.PreviousCommit | None) -> str | None:
@@ -226,8 +238,8 @@ def _unchanged(
     if results.failed:
         return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=False,
                              published=False, failed_checks=tuple(results.failed))  # fmt: skip
-    promote(session.out_repo, latest.checksum, tf.ref, published.checksum if published else None,
-            signer=session.signer, keep_versions=session.options.keep_versions)  # fmt: skip
+    promote(session.out_repo, latest.checksum, tf.ref, signer=session.signer,
+            keep_versions=session.options.keep_versions)  # fmt: skip
     return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=True)
 
 

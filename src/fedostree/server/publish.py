@@ -1,7 +1,7 @@
 """Promotion: a composed commit lands on its candidate ref (server/candidates.py), and
-only a tested commit moves the published ref that clients follow. Publishing signs the commit, adds a static delta
-from the previous published commit, prunes old versions and regenerates (and signs) the
-summary."""
+only a tested commit moves the published ref that clients follow. Publishing signs the
+commit, moves the ref, prunes old versions and regenerates (and signs) the summary; the
+static delta from the previous published commit comes afterwards (server/deltas.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fedostree.engine import ostree as ot
 from fedostree.engine.ostree import GLib, OSTree
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.server.candidates import set_candidate
@@ -78,18 +77,15 @@ def promote(
     out_repo: OSTree.Repo,
     commit: str,
     ref: str,
-    previous: str | None,
     *,
     signer: Signer | None,
     keep_versions: int,
 ) -> None:
-    """Publish a tested commit: sign it, add a static delta from the previous published
-    commit, move the ref, prune old versions, regenerate and sign the summary."""
+    """Publish a tested commit: sign it, move the ref, prune old versions, regenerate and
+    sign the summary. Its static delta is server/deltas.py's, later."""
     try:
         if signer is not None:
             signer.sign_commit(out_repo, commit)
-        if previous is not None and previous != commit:
-            ot.generate_static_delta(out_repo, previous, commit)
         out_repo.set_ref_immediate(None, ref, commit, None)
     except GLib.Error as e:
         raise FedostreeError(f"publishing {ref}: {e.message}") from e
