@@ -263,14 +263,15 @@ def derive_build(
     log.info("%s: deriving from %s: %d packages erased, %d installed", tf.ref,
              change.start[:12], len(change.erase), len(change.install))  # fmt: skip
     devino = OSTree.RepoDevInoCache.new()
-    ot.checkout_union(repo, change.start, rootfs, devino)
-    break_hardlinks(rootfs / "usr/etc")
-    before = snapshot(rootfs)
     try:
+        ot.checkout_union(repo, change.start, rootfs, devino)
+        break_hardlinks(rootfs / "usr/etc")
+        before = snapshot(rootfs)
         run_transaction(repo, tf, change, rootfs, devino)
-    except NotIncremental as e:
+    except (NotIncremental, FedostreeError) as e:
+        # a scriptlet of an erased package failing, say: the cold build does not run it
         log.info("%s: building cold after all: %s", tf.ref, e)
-        shutil.rmtree(rootfs)
+        shutil.rmtree(rootfs, ignore_errors=True)
         return None
     rewrite_rpmdb(rootfs, [c.header_blob for c in req.cached])
     redo_final_steps(repo, rootfs, tf, req.version, req.cached)
