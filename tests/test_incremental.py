@@ -15,6 +15,7 @@ from tests.support.cli import Result, ostree, run
 from tests.support.rpms import Pkg, base_packages, build_rpms, createrepo, write_treefile
 
 REF = "test/x86_64/incr"
+CORE = ["bash", "release", "ldconf", "tool", "libfoo"]
 TREE = f"""\
 ref: {REF}
 repos: [test-repo]
@@ -41,6 +42,9 @@ TOOL = Pkg(
 )
 
 
+RELEASE = Pkg("release", files={"/etc/os-release": ("symlink", "../usr/lib/os-release")})
+
+
 def libfoo(release: str) -> Pkg:
     """The library that is updated: another release, other files, another %post."""
     if release == "1":
@@ -60,7 +64,7 @@ def libfoo(release: str) -> Pkg:
 def rpms(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every package once, both releases of libfoo among them."""
     root = tmp_path_factory.mktemp("incr-rpms")
-    pkgs = [*base_packages(), LDCONF, TOOL, libfoo("1"), libfoo("2")]
+    pkgs = [*base_packages(), RELEASE, LDCONF, TOOL, libfoo("1"), libfoo("2")]
     build_rpms(pkgs, root / "rpms", root / "work")
     return root / "rpms"
 
@@ -74,13 +78,13 @@ def publish(rpms: Path, repo: Path, libfoo_release: str) -> None:
         if rpm.name.startswith("libfoo-") and f"-1.0-{libfoo_release}." not in rpm.name:
             continue
         (repo / rpm.name).symlink_to(rpm)
-    createrepo(repo, {"core": ["bash", "ldconf", "tool", "libfoo"]})
+    createrepo(repo, {"core": CORE})
 
 
-def compose(treefile: Path, workdir: Path, *extra: str) -> Result:
+def compose(treefile: Path, workdir: Path, *extra: str, cache: str = "cache") -> Result:
     """`compose tree` with the debug log (where the build says how it built the tree)."""
     r = run("--debug", "compose", "tree", treefile, "--repo", workdir / "repo",
-            "--cachedir", workdir / "cache", *extra)  # fmt: skip
+            "--cachedir", workdir / cache, *extra)  # fmt: skip
     assert r.exit_code == 0, r.stderr
     return r
 
@@ -150,8 +154,29 @@ def test_a_changed_passwd_builds_cold(world: tuple[Path, Path], rpms: Path, tmp_
     publish(rpms, repo, "1")
     for rpm in (rpms.parent / "extra").glob("*.rpm"):
         (repo / rpm.name).symlink_to(rpm)
-    createrepo(repo, {"core": ["bash", "ldconf", "tool", "libfoo", "daemon"]})
+    createrepo(repo, {"core": [*CORE, "daemon"]})
     r = compose(treefile, tmp_path / "server")
     assert "building cold after all: the transaction changed /usr/etc/passwd" in r.stderr
     compose(treefile, tmp_path / "cold")
+    assert root_of(tmp_path / "server/repo") == root_of(tmp_path / "cold/repo")
+
+
+def test_mutate_os_release_names_the_new_version_once(tmp_path: Path, rpms: Path) -> None:
+    """The reused commit's os-release names its own version: the derived tree's starts
+    from the package's again. The cold build to compare with is the same version: the
+    second commit of a repository whose build cache has not the first."""
+    repo = tmp_path / "rpm-repo"
+    publish(rpms, repo, "1")
+    treefile = write_treefile(tmp_path / "config", repo.as_uri(),
+                              TREE + 'mutate-os-release: "20"\n')  # fmt: skip
+    for where in ("server", "cold"):
+        compose(treefile, tmp_path / where)
+    publish(rpms, repo, "2")
+    r = compose(treefile, tmp_path / "server")
+    assert "1 packages erased, 1 installed" in r.stderr, r.stderr
+    cold = compose(treefile, tmp_path / "cold", cache="other-cache")
+    assert "deriving from" not in cold.stderr
+    co = checkout(tmp_path / "server/repo", tmp_path / "co")
+    text = (co / "usr/lib/os-release").read_text()
+    assert text.count("OSTREE_VERSION=") == 1 and "OSTREE_VERSION='20.1'\n" in text, text
     assert root_of(tmp_path / "server/repo") == root_of(tmp_path / "cold/repo")
