@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedostree.engine import ostree as ot
 from fedostree.engine.ostree import GLib, OSTree
 from fedostree.errors import ConfigError, FedostreeError
 from fedostree.server.candidates import set_candidate
@@ -105,8 +106,12 @@ def update_summary(out_repo: OSTree.Repo, signer: Signer | None) -> None:
 def prune(out_repo: OSTree.Repo, keep_versions: int) -> list[str]:
     """Keep keep_versions commits of every ref's history (and everything a ref points to);
     delete older commits, their objects, their static deltas and their test results.
-    Return the pruned commits."""
+    Return the pruned commits. When every commit is within reach, libostree's walk over
+    every object of every tree is skipped: it would delete nothing but objects no commit
+    references, which the next prune that removes a commit deletes too."""
     before = set(_commits(out_repo))
+    if before <= _kept_commits(out_repo, keep_versions):
+        return []
     try:
         out_repo.prune(OSTree.RepoPruneFlags.REFS_ONLY, keep_versions - 1, None)
     except GLib.Error as e:
@@ -117,6 +122,19 @@ def prune(out_repo: OSTree.Repo, keep_versions: int) -> list[str]:
         _delete_stale_deltas(out_repo)
         remove_results(Path(out_repo.get_path().get_path()), gone)
     return gone
+
+
+def _kept_commits(repo: OSTree.Repo, keep_versions: int) -> set[str]:
+    """The commits a prune keeps: keep_versions of each ref's history (candidates too)."""
+    _, refs = repo.list_refs(None, None)
+    kept: set[str] = set()
+    for commit in (refs or {}).values():
+        for _ in range(keep_versions):
+            if commit is None or commit in kept:
+                break
+            kept.add(commit)
+            commit = ot.commit_parent(repo, commit)
+    return kept
 
 
 def _commits(repo: OSTree.Repo) -> Iterable[str]:
