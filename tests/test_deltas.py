@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import compose, fsck, ostree, run
+from tests.support.cli import compose, error_message, fsck, ostree, run
 from tests.support.rpms import write_treefile
 
 REF = "test/x86_64/base"
@@ -95,3 +95,8 @@ def test_a_delta_missing_from_the_summary_is_added(published: tuple[Path, str, s
     assert f"{v1}-{v2}" not in summary_view(repo)
     assert compose_deltas(repo) == "0 static deltas generated"
     assert f"{v1}-{v2}" in summary_view(repo)
+
+
+def test_compose_deltas_refuses_what_is_not_a_repository(tmp_path: Path) -> None:
+    r = run("compose", "deltas", "--repo", tmp_path / "nowhere")
+    assert error_message(r, 2) == f"--repo {tmp_path / 'nowhere'}: not an OSTree repository"
