@@ -16,6 +16,7 @@ import click
 from fedostree.client import layering
 from fedostree.client import operations as ops
 from fedostree.client.layering import LayerOptions
+from fedostree.client.local import source_of
 from fedostree.client.remotes import add_remote, delete_remote, list_remotes
 from fedostree.client.sysroot import DeploymentInfo, Sysroot, init_sysroot, split_refspec
 from fedostree.engine import ostree as ot
@@ -113,6 +114,9 @@ def _status_lines(info: DeploymentInfo, verbose: bool) -> list[str]:
         head + (f" ({', '.join(marks)})" if marks else ""),
         f"{'Version:':>14} {info.version or '-'} ({stamp})",
     ]
+    if info.treefile:
+        lines.append(f"{'Treefile:':>14} {info.treefile}")
+        lines.append(f"{'InputHash:':>14} {info.inputhash or '-'}")
     if info.base_checksum:
         lines.append(f"{'BaseCommit:':>14} {info.base_checksum}")
     lines.append(f"{'Commit:':>14} {info.checksum}")
@@ -145,12 +149,43 @@ def _report_change(change: ops.Change, verb: str) -> None:
 
 @click.command()
 @sysroot_option
-@click.argument("target", metavar="[REMOTE:]REF")
-def rebase(sysroot: Path, target: str) -> None:
-    """Pull and deploy another tree; it boots next."""
+@click.argument("target", metavar="[REMOTE:]REF", required=False)
+@click.option(
+    "--local",
+    "treefile",
+    type=_path,
+    metavar="TREEFILE",
+    help="Build the tree TREEFILE describes here, from this system's repositories.",
+)
+@click.option(
+    "--lockfile",
+    "lockfiles",
+    type=_path,
+    multiple=True,
+    help="With --local: pin packages to this rpm-ostree lockfile; repeatable.",
+)
+@click.option("--lockfile-strict", is_flag=True,
+              help="With --lockfile: only allow installing locked packages.")  # fmt: skip
+def rebase(
+    sysroot: Path,
+    target: str | None,
+    treefile: Path | None,
+    lockfiles: tuple[Path, ...],
+    lockfile_strict: bool,
+) -> None:
+    """Pull and deploy another tree (or, with --local, build it here); it boots next."""
+    if (target is None) == (treefile is None):
+        raise click.UsageError("give [REMOTE:]REF, or --local TREEFILE")
+    if treefile is None and (lockfiles or lockfile_strict):
+        raise click.UsageError("--lockfile and --lockfile-strict need --local TREEFILE")
+    source = source_of(treefile, lockfiles, lockfile_strict) if treefile else None
     root = Sysroot(sysroot)
     with root.locked():
-        change = ops.rebase(root, target)
+        if source is not None:
+            change = ops.rebase_local(root, source)
+        else:
+            assert target is not None
+            change = ops.rebase(root, target)
     _report_change(change, "Deployed")
     _report_inactive(change.inactive)
     click.echo("Run 'fedostree status' to see it; it takes effect on the next boot.")
@@ -169,15 +204,26 @@ def _report_inactive(inactive: Sequence[str]) -> None:
 @click.option(
     "--allow-downgrade", is_flag=True, help="Accept a commit older than the deployed one."
 )
+@click.option("--unchanged-exit-77", is_flag=True,
+              help="Exit 77 if a locally assembled tree did not change.")  # fmt: skip
 def upgrade(
-    sysroot: Path, check: bool, preview: bool, download_only: bool, allow_downgrade: bool
+    sysroot: Path,
+    check: bool,
+    preview: bool,
+    download_only: bool,
+    allow_downgrade: bool,
+    unchanged_exit_77: bool,
 ) -> None:
-    """Pull the newer commit of the default deployment's ref and deploy it."""
+    """Pull the newer commit of the default deployment's ref and deploy it; a tree built
+    with `rebase --local` is resolved again from its treefile and rebuilt if it changed."""
     root = Sysroot(sysroot)
     with root.locked():
         change = ops.upgrade(root, check=check, preview=preview, download_only=download_only,
-                             allow_downgrade=allow_downgrade)  # fmt: skip
-    if check:
+                             allow_downgrade=allow_downgrade,
+                             unchanged_exit_77=unchanged_exit_77)  # fmt: skip
+    if change.pending_inputhash is not None:
+        _report_local_pending(change, check=check, preview=preview)
+    elif check:
         click.echo(f"Update available: {change.new[:12]} ({change.version or 'no version'})")
     elif not change.deployed:
         _report_change(change, "Available" if preview else "Downloaded")
@@ -191,6 +237,21 @@ def upgrade(
     else:
         _report_change(change, "Deployed")
         _report_inactive(change.inactive)
+
+
+def _report_local_pending(change: ops.Change, *, check: bool, preview: bool) -> None:
+    """A locally assembled tree whose inputs changed, not built (--check, --preview,
+    --download-only)."""
+    version = change.version or "no version"
+    inputs = f"input hash {(change.pending_inputhash or '')[:12]}"
+    if check:
+        click.echo(f"Update available: {change.refspec}, {inputs} ({version})")
+        return
+    click.echo(f"{'Available' if preview else 'Downloaded'} {change.refspec}: {inputs} ({version})")
+    click.echo("\n".join(change.diff.lines()) or "No package changes.")
+    if preview:
+        size = (change.download_size or 0) / 1024
+        click.echo(f"Download size: {size:.1f} KiB ({change.download_packages} packages)")
 
 
 @click.command()

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+from fedostree.client import local
 from fedostree.client.layering import base_of, layer_on
 from fedostree.client.remotes import check_remote, delta_download_size, pull, remote_commit
 from fedostree.client.sysroot import Sysroot, split_refspec
 from fedostree.engine import ostree as ot
-from fedostree.engine.commit import PKGLIST_KEY
+from fedostree.engine.commit import INPUTHASH_KEY, PKGLIST_KEY
 from fedostree.engine.ostree import OSTree
-from fedostree.engine.pkglist import PkgDiff, diff_pkglists, parse_pkglist
+from fedostree.engine.pkglist import PkgDiff, PkgId, diff_pkglists, parse_pkglist
 from fedostree.errors import ConfigError, FedostreeError, NothingToDo
 from fedostree.model.origin import Origin
 
@@ -28,6 +30,9 @@ class Change:
     deployed: bool
     download_size: int | None = None
     inactive: tuple[str, ...] = ()  # layered requests the new base provides
+    # a local assembly not built yet (--check, --preview, --download-only): new is ""
+    pending_inputhash: str | None = None
+    download_packages: int | None = None  # of a local assembly's preview
 
 
 def commit_diff(repo: OSTree.Repo, old: str | None, new: str) -> PkgDiff:
@@ -58,12 +63,44 @@ def rebase(sysroot: Sysroot, target: str) -> Change:
                   commit_diff(sysroot.repo, old, target), True, inactive=inactive)  # fmt: skip
 
 
+def rebase_local(sysroot: Sysroot, source: local.LocalSource) -> Change:
+    """Assemble the tree source's treefile describes, from the client's repositories,
+    and deploy it (with the layered packages of the current deployment on it)."""
+    tf, lock = local.load_local_treefile(source)
+    deployments = sysroot.deployments()
+    current = deployments[0] if deployments else None
+    resolved = local.resolve_local(sysroot, tf, lock, source.lockfile_strict, current)
+    old = current.get_csum() if current else None
+    old_origin = sysroot.origin_or_none(current) if current is not None else None
+    origin = (old_origin or Origin(resolved.ref)).with_local(
+        resolved.ref, str(source.treefile), tuple(map(str, source.lockfiles)),
+        source.lockfile_strict,
+    )  # fmt: skip
+    commit = local.build_local(sysroot, resolved)
+    target, inactive = layer_on(sysroot, origin, commit, current=old)
+    if current is not None and target == old and old_origin == origin:
+        raise NothingToDo(f"Already on {resolved.ref} at {commit[:12]}.")
+    sysroot.deploy(origin, target)
+    return Change(resolved.ref, old, target, _version(sysroot, target),
+                  commit_diff(sysroot.repo, old, target), True, inactive=inactive)  # fmt: skip
+
+
 def upgrade(
-    sysroot: Sysroot, *, check: bool, preview: bool, download_only: bool, allow_downgrade: bool
+    sysroot: Sysroot,
+    *,
+    check: bool,
+    preview: bool,
+    download_only: bool,
+    allow_downgrade: bool,
+    unchanged_exit_77: bool = False,
 ) -> Change:
-    """Pull the default deployment's ref; deploy it if it is newer."""
+    """Pull the default deployment's ref; deploy it if it is newer. A locally assembled
+    tree is resolved again from its treefile and rebuilt if its inputs changed."""
     current = sysroot.default()
     origin = sysroot.origin_of(current)
+    if origin.is_local:
+        return _upgrade_local(sysroot, current, origin, check=check, preview=preview,
+                              download_only=download_only, unchanged_exit_77=unchanged_exit_77)  # fmt: skip
     remote, ref = split_refspec(origin.refspec)
     if remote is None:
         raise FedostreeError(f"deployment {current.get_csum()[:12]} has no remote to upgrade from")
@@ -95,12 +132,62 @@ def upgrade(
                   commit_diff(sysroot.repo, current.get_csum(), target), True, inactive=inactive)  # fmt: skip
 
 
+def _upgrade_local(
+    sysroot: Sysroot,
+    current: OSTree.Deployment,
+    origin: Origin,
+    *,
+    check: bool,
+    preview: bool,
+    download_only: bool,
+    unchanged_exit_77: bool,
+) -> Change:
+    """rpm-ostree's upgrade for a tree the client builds: "No change." when the treefile
+    resolves to the inputs of the deployed build (and the layer is as it was)."""
+    assert origin.local_treefile is not None
+    source = local.LocalSource(Path(origin.local_treefile), tuple(map(Path, origin.local_lockfiles)),
+                               origin.local_lockfile_strict)  # fmt: skip
+    tf, lock = local.load_local_treefile(source)
+    resolved = local.resolve_local(sysroot, tf, lock, source.lockfile_strict, current)
+    repo, deployed = sysroot.repo, current.get_csum()
+    base = base_of(repo, deployed)
+    unchanged = ot.commit_metadata(repo, base).get(INPUTHASH_KEY) == resolved.inputhash
+    no_change = NothingToDo("No change.", exit_code=77 if unchanged_exit_77 or check else 0)
+    if unchanged and (not origin.layered or check or preview):
+        raise no_change
+    if check or preview or download_only:
+        before = parse_pkglist(ot.commit_metadata(repo, base).get(PKGLIST_KEY))
+        after = [PkgId(p.name, str(p.epoch), p.version, p.release, p.arch)
+                 for p in resolved.packages]  # fmt: skip
+        count, size = local.download_size(sysroot, resolved.packages)
+        if download_only:
+            local.cache_packages(sysroot, resolved)
+        return Change(resolved.ref, deployed, "", local.next_version(sysroot, resolved),
+                      diff_pkglists(before, after), deployed=False, download_size=size,
+                      pending_inputhash=resolved.inputhash, download_packages=count)  # fmt: skip
+    commit = base if unchanged else local.build_local(sysroot, resolved)
+    # the treefile may have changed its ref: the deployment follows the new local ref
+    origin = origin.with_local(resolved.ref, str(source.treefile), origin.local_lockfiles,
+                               origin.local_lockfile_strict)  # fmt: skip
+    target, inactive = layer_on(sysroot, origin, commit, current=deployed)
+    if target == deployed:
+        raise no_change
+    sysroot.deploy(origin, target)
+    return Change(resolved.ref, deployed, target, _version(sysroot, target),
+                  commit_diff(repo, deployed, target), True, inactive=inactive)  # fmt: skip
+
+
 def deploy_version(sysroot: Sysroot, wanted: str) -> Change:
     """Deploy a specific version (or commit checksum) from the current ref's history."""
     current = sysroot.default()
     origin = sysroot.origin_of(current)
     refspec = origin.refspec
     remote, ref = split_refspec(refspec)
+    if origin.is_local:
+        raise FedostreeError(
+            f"deployment {current.get_csum()[:12]} is built here from {origin.local_treefile}: "
+            "change the treefile and run 'fedostree upgrade'"
+        )
     if remote is None:
         raise FedostreeError(f"deployment {current.get_csum()[:12]} has no remote")
     check_remote(sysroot.repo, remote)

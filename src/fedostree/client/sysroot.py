@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fedostree.engine import ostree as ot
-from fedostree.engine.commit import PKGLIST_KEY
+from fedostree.engine.commit import INPUTHASH_KEY, PKGLIST_KEY
 from fedostree.engine.derive import CLIENTLAYER_KEY, INACTIVE_KEY, LAYERED_KEY
 from fedostree.engine.ostree import Gio, GLib, OSTree
 from fedostree.engine.pkgcache import cached_refs
@@ -23,6 +24,8 @@ from fedostree.model.origin import Origin, origin_from_keyfile
 
 log = logging.getLogger(__name__)
 LOCAL_RPMS = "var/cache/fedostree/local"  # copies of local RPMs the origins request
+LOCAL_REF_PREFIX = "fedostree/local"  # trees the client assembled (rebase --local)
+LOCAL_WORK_DIR = "ostree/repo/tmp/fedostree-local"  # their builds (beside the repository)
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,11 @@ class DeploymentInfo:
     pending: bool
     rollback: bool
     pinned: bool
+    treefile: str | None = None  # the treefile of a locally assembled tree
+    inputhash: str | None = None  # the base commit's rpmostree.inputhash
 
     def to_json(self) -> dict[str, Any]:
+        local = {"treefile": self.treefile, "inputhash": self.inputhash} if self.treefile else {}
         return {
             "index": self.index,
             "osname": self.osname,
@@ -67,6 +73,7 @@ class DeploymentInfo:
             "pending": self.pending,
             "rollback": self.rollback,
             "pinned": self.pinned,
+            **local,
         }
 
 
@@ -173,6 +180,7 @@ class Sysroot:
             layered = md.get(LAYERED_KEY, [])
             base = ot.commit_parent(self.repo, d.get_csum()) if md.get(CLIENTLAYER_KEY) else None
             requested = origin.requested if origin else ()
+            base_md = ot.commit_metadata(self.repo, base) if base else md
             out.append(
                 DeploymentInfo(
                     index=i,
@@ -195,6 +203,8 @@ class Sysroot:
                     pending=i == default_index and booted is not None and not d.equal(booted),
                     rollback=i == rollback_index,
                     pinned=d.is_pinned(),
+                    treefile=origin.local_treefile if origin else None,
+                    inputhash=base_md.get(INPUTHASH_KEY),
                 )
             )
         return out
@@ -267,8 +277,10 @@ class Sysroot:
                 [d for i, d in enumerate(deployments) if i not in drop], None
             )
         self.sysroot.load(None)
+        self.drop_unused_local_refs()
         self.drop_unused_packages()
         self.drop_unused_local_rpms()
+        remove_stale_work(self.path / LOCAL_WORK_DIR)
         self.sysroot.cleanup(None)
         return [deployments[i] for i in sorted(drop)]
 
@@ -284,14 +296,49 @@ class Sysroot:
             if path.stem not in wanted:
                 path.unlink()
 
+    def drop_unused_local_refs(self) -> list[str]:
+        """The local refs (fedostree/local/...) of locally assembled trees: one no
+        deployment follows is deleted; one whose commit no deployment uses (a build whose
+        deployment was interrupted, or removed) goes back to the newest deployed build,
+        so the prune that follows frees the commit. Returns the refs deleted."""
+        _, refs = self.repo.list_refs(LOCAL_REF_PREFIX, None)
+        deployed: dict[str, list[str]] = {}  # ref -> base commits, default first
+        for d in self.deployments():
+            origin = self.origin_or_none(d)
+            if origin is not None and origin.is_local:
+                base = self._base_of(d.get_csum())
+                deployed.setdefault(origin.refspec, []).append(base)
+        dropped = []
+        with ot.transaction(self.repo):
+            for name in refs:
+                ref = f"{LOCAL_REF_PREFIX}/{name}"
+                bases = deployed.get(ref)
+                if not bases:
+                    ot.set_ref(self.repo, ref, None)
+                    dropped.append(ref)
+                elif ot.resolve_rev(self.repo, ref) not in bases:
+                    ot.set_ref(self.repo, ref, bases[0])
+        return dropped
+
+    def _base_of(self, commit: str) -> str:
+        if ot.commit_metadata(self.repo, commit).get(CLIENTLAYER_KEY):
+            return ot.commit_parent(self.repo, commit) or commit
+        return commit
+
     def drop_unused_packages(self) -> list[str]:
         """Delete the package cache refs (rpmostree/pkg/...) of packages no deployment
-        layers, so the prune that follows frees them; returns their NEVRAs."""
+        layers or, for a locally assembled tree, is built from, so the prune that follows
+        frees them; returns their NEVRAs."""
         used = {
             str(n)
             for d in self.deployments()
             for n in ot.commit_metadata(self.repo, d.get_csum()).get(LAYERED_KEY, [])
         }
+        for d in self.deployments():
+            origin = self.origin_or_none(d)
+            if origin is not None and origin.is_local:
+                base_md = ot.commit_metadata(self.repo, self._base_of(d.get_csum()))
+                used.update(p.nevra for p in parse_pkglist(base_md.get(PKGLIST_KEY)))
         dropped = []
         with ot.transaction(self.repo):
             for ref in cached_refs(self.repo):
@@ -303,6 +350,13 @@ class Sysroot:
                     ot.set_ref(self.repo, ref, None)
                     dropped.append(str(nevra))
         return dropped
+
+
+def remove_stale_work(workdir: Path) -> None:
+    """What a killed local build left: the caller holds the sysroot lock, so none is in use."""
+    if workdir.is_dir():
+        for stale in workdir.iterdir():
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _rollback_index(

@@ -15,6 +15,12 @@ def interactive() -> bool:
     return sys.stderr.isatty()
 
 
+def say(message: str) -> None:
+    """A line of progress (what is being done now), on a terminal only."""
+    if interactive():
+        _console.print(message, highlight=False, markup=False, soft_wrap=True)
+
+
 class Progress:
     """One task's bar; `unit` is "bytes" (with a rate) or "items"."""
 

@@ -71,11 +71,15 @@ def load_repo_configs(
     dirs: Iterable[Path],
     variables: Mapping[str, str],
     where: str,
+    *,
+    preferred_dirs: Iterable[Path] = (),
 ) -> list[RepoConfig]:
     """The repositories the treefile names under `repos`, then those only under
-    `lockfile-repos`, in that order, from the `*.repo` files of dirs. A repository in
+    `lockfile-repos`, in that order, from the `*.repo` files of dirs; a repository the
+    files of preferred_dirs define is taken from there instead. A repository in
     lockfile-repos is marked lockfile_only, as rpm-ostree restricts it even when `repos`
     names it too."""
+    preferred = _RepoFiles(list(preferred_dirs))
     files = _RepoFiles(list(dirs))
     locked = set(lockfile_repos)
     out: dict[str, RepoConfig] = {}
@@ -83,7 +87,8 @@ def load_repo_configs(
     keyed += [(f"lockfile-repos[{i}]", name) for i, name in enumerate(lockfile_repos)]
     for key, name in keyed:
         if name not in out:
-            config = files.load(name, variables, f"{where}: {key}")
+            source = preferred if preferred.defines(name) else files
+            config = source.load(name, variables, f"{where}: {key}")
             out[name] = replace(config, lockfile_only=name in locked)
     return list(out.values())
 
@@ -106,6 +111,9 @@ class _RepoFiles:
     def __init__(self, dirs: list[Path]) -> None:
         self.dirs = dirs
         self.files = [_RepoFile.read(path) for path in _repo_files(dirs)]
+
+    def defines(self, name: str) -> bool:
+        return any(name in f.parser for f in self.files)
 
     def load(self, name: str, variables: Mapping[str, str], where: str) -> RepoConfig:
         found = [f for f in self.files if name in f.parser]

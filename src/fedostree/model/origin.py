@@ -4,6 +4,11 @@
     refspec=REMOTE:REF          (baserefspec= when packages are layered, as rpm-ostree
                                  writes it: the stock `ostree admin upgrade` then refuses
                                  it instead of dropping the layer)
+    local-treefile=/abs/path/treefile.yaml   (a tree the client assembles itself:
+                                 `rebase --local`; the refspec is then its local ref,
+                                 fedostree/local/REF, without a remote)
+    local-lockfiles=/abs/lock.json;          (`--lockfile`s of the local assembly)
+    local-lockfile-strict=true
     [packages]
     requested=strace;htop;
     requested-local=SHA256:NEVRA;
@@ -41,6 +46,13 @@ class Origin:
     refspec: str
     requested: tuple[str, ...] = ()  # package specs, in the order they were asked for
     requested_local: tuple[LocalPackage, ...] = field(default=())
+    local_treefile: str | None = None  # absolute path: the client builds the tree itself
+    local_lockfiles: tuple[str, ...] = ()
+    local_lockfile_strict: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        return self.local_treefile is not None
 
     @property
     def layered(self) -> bool:
@@ -52,11 +64,26 @@ class Origin:
         return replace(self, requested=requested, requested_local=requested_local)
 
     def with_refspec(self, refspec: str) -> Origin:
-        return replace(self, refspec=refspec)
+        """A pulled tree: what a local assembly recorded goes."""
+        return replace(self, refspec=refspec, local_treefile=None, local_lockfiles=(),
+                       local_lockfile_strict=False)  # fmt: skip
+
+    def with_local(
+        self, refspec: str, treefile: str, lockfiles: tuple[str, ...], strict: bool
+    ) -> Origin:
+        """A tree assembled locally from treefile, on its local ref; the layer stays."""
+        return replace(self, refspec=refspec, local_treefile=treefile,
+                       local_lockfiles=lockfiles, local_lockfile_strict=strict)  # fmt: skip
 
     def to_keyfile(self) -> GLib.KeyFile:
         kf = GLib.KeyFile()
         kf.set_string(ORIGIN, "baserefspec" if self.layered else "refspec", self.refspec)
+        if self.local_treefile is not None:
+            kf.set_string(ORIGIN, "local-treefile", self.local_treefile)
+        if self.local_lockfiles:
+            kf.set_value(ORIGIN, "local-lockfiles", "".join(f"{p};" for p in self.local_lockfiles))
+        if self.local_lockfile_strict:
+            kf.set_boolean(ORIGIN, "local-lockfile-strict", True)
         if self.requested:
             kf.set_value(PACKAGES, "requested", "".join(f"{p};" for p in self.requested))
         if self.requested_local:
@@ -76,7 +103,14 @@ def origin_from_keyfile(kf: GLib.KeyFile, where: str) -> Origin:
         if not sep or not nevra:
             raise ConfigError(f"{where}: packages/requested-local: '{item}' is not SHA256:NEVRA")
         local.append(LocalPackage(sha256, nevra))
-    return Origin(refspec, tuple(_list(kf, PACKAGES, "requested")), tuple(local))
+    return Origin(
+        refspec,
+        tuple(_list(kf, PACKAGES, "requested")),
+        tuple(local),
+        local_treefile=_optional(kf, ORIGIN, "local-treefile") or None,
+        local_lockfiles=tuple(_list(kf, ORIGIN, "local-lockfiles")),
+        local_lockfile_strict=_optional(kf, ORIGIN, "local-lockfile-strict") == "true",
+    )
 
 
 def _optional(kf: GLib.KeyFile, group: str, key: str) -> str | None:

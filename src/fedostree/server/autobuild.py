@@ -29,13 +29,14 @@ from typing import NoReturn
 from fedostree.engine import ostree as ot
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import fetch_revision
+from fedostree.engine.treefile_repos import repo_configs
 from fedostree.errors import ConfigError, FedostreeError, ResolveError
 from fedostree.model.treefile import Treefile
 from fedostree.server import autobuild_record as rec
 from fedostree.server.autobuild_record import RepoKey, RepoPoll, RunLog, RunReport, State
 from fedostree.server.autobuild_record import TreeResult as TreeResult
 from fedostree.server.deltas import publish_deltas
-from fedostree.server.pipeline import ComposeOptions, Session, compose_tree, repo_configs
+from fedostree.server.pipeline import ComposeOptions, Session, compose_tree
 from fedostree.server.products import Products, expand_treefiles, load_products
 
 

@@ -6,7 +6,6 @@ rpm-ostree's order (see `assemble_tree`)."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,14 +23,9 @@ from fedostree.engine.layers import pull_layers, resolve_layers
 from fedostree.engine.ostree import OSTree
 from fedostree.engine.pinning import lockfile_for
 from fedostree.engine.pkgcache import ensure_cached
-from fedostree.engine.repofile import (
-    RepoConfig,
-    enabled_repo_ids,
-    load_repo_configs,
-    repo_variables,
-)
+from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
-from fedostree.errors import ConfigError
+from fedostree.engine.treefile_repos import BASEARCH, repo_configs, repo_names
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
@@ -41,7 +35,6 @@ from fedostree.server.publish import Signer, promote, stage_candidate, update_su
 from fedostree.server.results import CommitResults, load_results, record_results
 
 log = logging.getLogger(__name__)
-BASEARCH = os.uname().machine
 
 
 @dataclass(frozen=True)
@@ -130,26 +123,6 @@ class Session:
             metas = [fetch_metadata(c, self.options.cachedir) for c in key]
             self._metadata[key] = (depsolve.load_pool(metas, BASEARCH), depsolve.load_comps(metas))
         return self._metadata[key]
-
-
-def repo_configs(tf: Treefile, *, with_lockfile_repos: bool = False) -> list[RepoConfig]:
-    """The treefile's repositories from the .repo files beside it, variables substituted."""
-    variables = repo_variables(BASEARCH, tf.releasever, tf.repovars, where=str(tf.path))
-    lockfile_repos = tf.lockfile_repos if with_lockfile_repos else ()
-    return load_repo_configs(
-        repo_names(tf), lockfile_repos, tf.repo_dirs, variables, where=str(tf.path)
-    )
-
-
-def repo_names(tf: Treefile) -> tuple[str, ...]:
-    """The treefile's `repos`; without them, as rpm-ostree, every repository the `*.repo`
-    files beside the treefile enable."""
-    repos = tf.repos or tuple(enabled_repo_ids(tf.path.parent))
-    if not repos:
-        raise ConfigError(
-            f"{tf.path}: repos: missing, and no *.repo file beside it enables a repository"
-        )
-    return repos
 
 
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
@@ -257,4 +230,7 @@ def resolve_packages(tf: Treefile, session: Session) -> list[Package]:
     return packages
 
 
-__all__ = ["ComposeOptions", "ComposeResult", "RepoMetadata", "Session", "compose_tree"]
+__all__ = [
+    "ComposeOptions", "ComposeResult", "RepoMetadata", "Session", "compose_tree", "repo_configs",
+    "repo_names",
+]  # fmt: skip
