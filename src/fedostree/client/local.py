@@ -140,7 +140,7 @@ def build_local(sysroot: Sysroot, resolved: Resolved) -> str:
     version = cm.next_version(resolved.tf, previous.version if previous else None)
     parent = previous.checksum if previous else None
     request = BuildRequest(resolved.tf, resolved.packages, cached, resolved.inputhash,
-                           version, parent, resolved.layers)  # fmt: skip
+                           version, parent, resolved.layers, reuse=parent)  # fmt: skip
     workdir = sysroot.path / LOCAL_WORK_DIR  # beside the repository: hardlinks
     remove_stale_work(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
