@@ -195,6 +195,10 @@ def test_once_composes_what_changed_and_only_that(
     log3 = run_logs(repo)[-1]
     assert f"changed: repo 'test-repo' ({server.url})" in log3.read_text()
     assert f"{A}: unchanged" in log3.read_text() and f"{B}: committed" in log3.read_text()
+    # after the composes: B's static delta, listed in the summary
+    assert f"{first[B]}-{second[B]}" in ostree(repo, "static-delta", "list")
+    assert f"{first[B]}-{second[B]}" in ostree(repo, "summary", "--view")
+    assert "static deltas: 1 generated" in log3.read_text()
 
     # The products file changed (repos did not): a run, in which nothing is recomposed.
     write_products(tmp_path / "config", server.url, comment="edited")

@@ -1,4 +1,4 @@
-"""`fedostree compose tree`, `compose products` and `compose results`."""
+"""`fedostree compose tree`, `compose products`, `compose deltas` and `compose results`."""
 
 from __future__ import annotations
 
@@ -16,8 +16,16 @@ from fedostree.model.lockfile import load_lockfiles
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile
 from fedostree.server.candidates import candidate_commit
-from fedostree.server.pipeline import ComposeOptions, ComposeResult, Session, compose_tree
+from fedostree.server.deltas import publish_deltas
+from fedostree.server.pipeline import (
+    ComposeOptions,
+    ComposeResult,
+    Session,
+    compose_tree,
+    publish_deltas_after,
+)
 from fedostree.server.products import expand_treefiles, load_products
+from fedostree.server.publish import Signer
 from fedostree.server.results import RESULTS_DIR, load_results, log_name, results_dir
 from fedostree.server.verify import verify_commit
 
@@ -55,16 +63,23 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
         show_default=True,
         help="Published commits kept per ref; older ones are pruned.",
     )(f)
+    f = click.option(
+        "--no-deltas",
+        is_flag=True,
+        help="Leave the static deltas to `compose deltas` (by default they are generated "
+        "once every tree is published).",
+    )(f)
     return f
 
 
 def publish_options(
-    gpg_sign: str | None, gpg_homedir: Path | None, keep_versions: int
+    gpg_sign: str | None, gpg_homedir: Path | None, keep_versions: int, no_deltas: bool = False
 ) -> dict[str, Any]:
     """The ComposeOptions fields the publishing flags set."""
     if gpg_homedir is not None and gpg_sign is None:
         raise ConfigError("--gpg-homedir needs --gpg-sign KEYID")
-    return {"gpg_sign": gpg_sign, "gpg_homedir": gpg_homedir, "keep_versions": keep_versions}
+    return {"gpg_sign": gpg_sign, "gpg_homedir": gpg_homedir, "keep_versions": keep_versions,
+            "deltas": not no_deltas}  # fmt: skip
 
 
 @click.group()
@@ -115,6 +130,7 @@ def compose_tree_cmd(
     gpg_sign: str | None,
     gpg_homedir: Path | None,
     keep_versions: int,
+    no_deltas: bool,
     print_only: bool,
 ) -> None:
     """Compose the tree TREEFILE describes into REPO: commit it to its candidate ref,
@@ -128,7 +144,7 @@ def compose_tree_cmd(
         cachedir.absolute(),
         force=force_nocache,
         **lockfile_options(lockfiles, lockfile_strict, write_lockfile_to),
-        **publish_options(gpg_sign, gpg_homedir, keep_versions),
+        **publish_options(gpg_sign, gpg_homedir, keep_versions, no_deltas),
     )
     _run([tf], options, as_json)
 
@@ -167,6 +183,7 @@ def compose_products_cmd(
     gpg_sign: str | None,
     gpg_homedir: Path | None,
     keep_versions: int,
+    no_deltas: bool,
 ) -> None:
     """Compose, test and publish every tree of a products matrix into REPO."""
     products = load_products(products_file)
@@ -187,7 +204,7 @@ def compose_products_cmd(
         _required_repo(repo),
         cachedir.absolute(),
         force=force_nocache,
-        **publish_options(gpg_sign, gpg_homedir, keep_versions),
+        **publish_options(gpg_sign, gpg_homedir, keep_versions, no_deltas),
     )
     _run(treefiles, options, as_json)
 
@@ -210,6 +227,7 @@ def _run(treefiles: Sequence[Treefile], options: ComposeOptions, as_json: bool) 
             click.echo(_describe(result))
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
+    publish_deltas_after(session, results)  # the trees are out: clients fetch objects meanwhile
     failed = [r for r in results if not r.published]
     if failed:
         where = options.repo / RESULTS_DIR
@@ -245,6 +263,25 @@ def compose_verify_cmd(rev: str, repo: Path, cachedir: Path, as_json: bool) -> N
     root dirtree and dirmeta agree, 1 with each differing path otherwise. No ref moves."""
     result = verify_commit(repo, rev, cachedir.absolute())
     report_verification(result, rev, as_json=as_json)
+
+
+@compose.command("deltas")
+@click.option("--repo", type=_path, required=True, help="The published OSTree repository.")
+@click.option("--gpg-sign", metavar="KEYID", help="Sign the regenerated summary.")
+@click.option("--gpg-homedir", type=_path, help="GnuPG home directory holding the --gpg-sign key.")
+def compose_deltas_cmd(repo: Path, gpg_sign: str | None, gpg_homedir: Path | None) -> None:
+    """Generate the static deltas the published refs lack (each commit from its parent)
+    and regenerate the summary to list them; a run killed midway is finished by the next."""
+    if gpg_homedir is not None and gpg_sign is None:
+        raise ConfigError("--gpg-homedir needs --gpg-sign KEYID")
+    if not (repo / "config").is_file():
+        raise ConfigError(f"--repo {repo}: not an OSTree repository")
+    out = ot.open_repo(repo)
+    signer = Signer(gpg_sign, gpg_homedir) if gpg_sign else None
+    if signer is not None:
+        signer.check(out)
+    made = publish_deltas(out, signer)
+    click.echo(f"{len(made)} static deltas generated")
 
 
 @compose.command("results")

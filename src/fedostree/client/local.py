@@ -147,7 +147,7 @@ def build_local(sysroot: Sysroot, resolved: Resolved) -> str:
     parent = previous.checksum if previous else None
     request = BuildRequest(resolved.tf, resolved.packages, cached, resolved.inputhash,
                            version, parent, resolved.layers, resolved.repos,
-                           resolved.lockfile)  # fmt: skip
+                           resolved.lockfile, reuse=parent)  # fmt: skip
     workdir = sysroot.path / LOCAL_WORK_DIR  # beside the repository: hardlinks
     remove_stale_work(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

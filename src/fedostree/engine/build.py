@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fedostree.engine import commit as cm
+from fedostree.engine import incremental as inc
 from fedostree.engine import kernel as kn
 from fedostree.engine import ostree as ot
 from fedostree.engine import postprocess as pp
@@ -20,7 +21,7 @@ from fedostree.engine.assemble import assemble_tree
 from fedostree.engine.depsolve import Package
 from fedostree.engine.layers import Layer
 from fedostree.engine.ostree import GLib, OSTree
-from fedostree.engine.passwd_tree import check_passwd_config, previous_tree
+from fedostree.engine.passwd_tree import PreviousTree, check_passwd_config, previous_tree
 from fedostree.engine.pinning import lockfile_for
 from fedostree.engine.pkgcache import CachedPackage
 from fedostree.engine.repofile import RepoConfig, repo_sections
@@ -47,6 +48,9 @@ class BuildRequest:
     repos: Sequence[RepoConfig] = ()  # the repositories the packages were resolved from
     lockfile: Lockfile | None = None  # the resolution; None: made from packages
     source_date_epoch: int | None = None  # None: SOURCE_DATE_EPOCH or the newest build time
+    # an earlier commit of this treefile in the same repository, built by build_tree:
+    # the tree is derived from it when that gives what a cold build would (incremental.py)
+    reuse: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,8 @@ def build_tree(
     repo: OSTree.Repo, req: BuildRequest, workdir: Path, *, previous_repo: OSTree.Repo
 ) -> Build:
     """Assemble req's packages in a new directory under workdir and commit the tree into
-    repo; previous_repo holds req.parent (users and groups are kept from it). The tree is
+    repo; previous_repo holds req.parent (users and groups are kept from it). With
+    req.reuse, the tree is derived from that commit when it safely can be. The tree is
     reproducible: built at the source date epoch (the rpmdb's times, SOURCE_DATE_EPOCH in
     the scriptlets' environment), which the commit records with the other inputs, and
     with umask 022 whatever the caller's."""
@@ -85,31 +90,66 @@ def build_tree(
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=workdir))
     try:
         rootfs = work / "rootfs"
-        devino = OSTree.RepoDevInoCache.new()
-        tf = req.tf
         with reproducible_build(epoch):
-            tree = assemble_tree(
-                tf, repo, req.cached, rootfs, devino, version=req.version, layers=req.layers,
-                previous=previous_tree(previous_repo, req.parent),
-            )  # fmt: skip
-        metadata = cm.commit_metadata(
-            tf, req.packages, version=req.version, inputhash=req.inputhash, kernel=tree.kernel
-        )
-        metadata.update(recorded_metadata(record_inputs(req, epoch)))
-        commit = cm.commit_rootfs(
-            repo,
-            rootfs,
-            devino,
-            subject=subject_of(tf, req.version),
-            parent=req.parent,
-            metadata=metadata,
-            sepolicy=tree.sepolicy,
-            mode_filter=tree.mode_filter,
-        )
+            previous = previous_tree(previous_repo, req.parent)
+            commit = build_incrementally(repo, req, rootfs, previous, previous_repo, epoch)
+            if commit is None:
+                commit = build_cold(repo, req, rootfs, previous, epoch)
     except BaseException:
         remove_in_background(work).join()
         raise
     return Build(commit, rootfs, work)
+
+
+def build_cold(
+    repo: OSTree.Repo, req: BuildRequest, rootfs: Path, previous: PreviousTree | None, epoch: int
+) -> str:
+    """Every package assembled afresh (engine/assemble.py), the whole tree committed."""
+    devino = OSTree.RepoDevInoCache.new()
+    tf = req.tf
+    tree = assemble_tree(tf, repo, req.cached, rootfs, devino, version=req.version,
+                         layers=req.layers, previous=previous)  # fmt: skip
+    return cm.commit_rootfs(
+        repo,
+        rootfs,
+        devino,
+        subject=subject_of(tf, req.version),
+        parent=req.parent,
+        metadata=metadata_of(req, tree.kernel, epoch),
+        sepolicy=tree.sepolicy,
+        mode_filter=tree.mode_filter,
+    )
+
+
+def build_incrementally(
+    repo: OSTree.Repo,
+    req: BuildRequest,
+    rootfs: Path,
+    previous: PreviousTree | None,
+    previous_repo: OSTree.Repo,
+    epoch: int,
+) -> str | None:
+    """The tree derived from req.reuse (engine/incremental.py); None: build it cold."""
+    if req.reuse is None:
+        return None
+    change = inc.plan_change(repo, req, previous_repo)
+    if change is None:
+        return None
+    tree = inc.derive_build(repo, req, change, rootfs, previous)
+    if tree is None:
+        return None
+    return inc.commit_derived(repo, tree, subject=subject_of(req.tf, req.version),
+                              parent=req.parent, metadata=metadata_of(req, change.kernel, epoch))  # fmt: skip
+
+
+def metadata_of(req: BuildRequest, kernel: str | None, epoch: int) -> dict[str, GLib.Variant]:
+    """The compose metadata, the inputs recorded for a rebuild, what a reuse checks."""
+    md = cm.commit_metadata(
+        req.tf, req.packages, version=req.version, inputhash=req.inputhash, kernel=kernel
+    )
+    md.update(recorded_metadata(record_inputs(req, epoch)))
+    md.update(inc.reuse_metadata(req.tf))
+    return md
 
 
 def record_inputs(req: BuildRequest, epoch: int) -> RecordedInputs:

@@ -312,6 +312,15 @@ def read_commit_file(repo: OSTree.Repo, commit: str, path: str) -> bytes | None:
     return b"".join(chunks)
 
 
+def has_commit(repo: OSTree.Repo, commit: str) -> bool:
+    """Whether the repository has the commit object (and so, for a tree it built, its tree)."""
+    try:
+        repo.load_commit(commit)
+    except GLib.Error:
+        return False
+    return True
+
+
 def commit_parent(repo: OSTree.Repo, commit: str) -> str | None:
     """The commit's parent, if the repository has that commit object."""
     try:

@@ -35,6 +35,7 @@ from fedostree.model.treefile import Treefile
 from fedostree.server import autobuild_record as rec
 from fedostree.server.autobuild_record import RepoKey, RepoPoll, RunLog, RunReport, State
 from fedostree.server.autobuild_record import TreeResult as TreeResult
+from fedostree.server.deltas import publish_deltas
 from fedostree.server.pipeline import ComposeOptions, Session, compose_tree
 from fedostree.server.products import Products, expand_treefiles, load_products
 
@@ -124,6 +125,7 @@ def _run(
         report.trees.append(result)
         run_log.write(result.describe())
         on_tree(result)
+    publish_deltas_in(session, report, run_log)
     advanced = advance_state(state, plan, report)
     if advanced != state:
         rec.save_state(options.repo, advanced)
@@ -183,6 +185,14 @@ def unpublished_refs(repo: Path, refs: Collection[str]) -> list[str]:
         return list(refs)
     out_repo = ot.open_repo(repo)
     return [ref for ref in refs if ot.resolve_rev(out_repo, ref, local_only=True) is None]
+
+
+def publish_deltas_in(session: Session, report: RunReport, run_log: RunLog) -> None:
+    """After the run's composes: the static deltas to what it published (server/deltas.py)."""
+    if not any(t.outcome == "committed" for t in report.trees):
+        return
+    made = publish_deltas(session.out_repo, session.signer)
+    run_log.write(f"static deltas: {len(made)} generated")
 
 
 def compose_one(

@@ -31,6 +31,7 @@ from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
 from fedostree.server.checks import run_checks
+from fedostree.server.deltas import publish_deltas
 from fedostree.server.publish import Signer, promote, stage_candidate, update_summary
 from fedostree.server.results import CommitResults, load_results, record_results
 
@@ -48,6 +49,7 @@ class ComposeOptions:
     gpg_sign: str | None = None  # key id: sign published commits and the summary
     gpg_homedir: Path | None = None
     keep_versions: int = 10  # published commits kept per ref when pruning
+    deltas: bool = True  # static deltas once the trees are published (publish_deltas)
 
 
 @dataclass(frozen=True)
@@ -144,8 +146,9 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     pull_layers(session.build_repo, session.out_repo, layers)
     version = cm.next_version(tf, latest.version if latest else None)
     previous = published.checksum if published else None
+    reuse = reusable_commit(session.build_repo, latest)
     request = BuildRequest(tf, packages, cached, inputhash, version, previous, layers,
-                           *recorded_resolution(tf, packages, session))  # fmt: skip
+                           *recorded_resolution(tf, packages, session), reuse=reuse)  # fmt: skip
     build = build_tree(session.build_repo, request, opts.cachedir, previous_repo=session.out_repo)
     try:
         commit = build.commit
@@ -159,7 +162,7 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
         if results.failed:
             return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
                                  published=False, failed_checks=tuple(results.failed))  # fmt: skip
-        promote(session.out_repo, commit, tf.ref, previous, signer=signer,
+        promote(session.out_repo, commit, tf.ref, signer=signer,
                 keep_versions=opts.keep_versions)  # fmt: skip
     finally:
         remover.join()
@@ -177,6 +180,24 @@ def recorded_resolution(
         configs = repo_configs(tf)
     pool, _ = session.metadata_for(tf)
     return configs, lockfile_for(packages, [repo.appdata for repo in pool.repos_iter()])
+
+
+def publish_deltas_after(session: Session, results: Sequence[ComposeResult]) -> list[str]:
+    """Once every tree of a run is published: the static deltas to the new commits, and
+    the summary listing them (server/deltas.py); nothing if no tree was published."""
+    if not session.options.deltas or not any(r.changed and r.published for r in results):
+        return []
+    made = publish_deltas(session.out_repo, session.signer)
+    log.info("%d static deltas generated", len(made))
+    return made
+
+
+def reusable_commit(build_repo: OSTree.Repo, latest: cm.PreviousCommit | None) -> str | None:
+    """The ref's newest commit (candidate or published), if the build repository still
+    has it: the warm recompose derives the new tree from it (engine/incremental.py)."""
+    if latest is None or not ot.has_commit(build_repo, latest.checksum):
+        return None
+    return latest.checksum
 
 
 def test_tree(
@@ -205,8 +226,8 @@ def _unchanged(
     if results.failed:
         return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=False,
                              published=False, failed_checks=tuple(results.failed))  # fmt: skip
-    promote(session.out_repo, latest.checksum, tf.ref, published.checksum if published else None,
-            signer=session.signer, keep_versions=session.options.keep_versions)  # fmt: skip
+    promote(session.out_repo, latest.checksum, tf.ref, signer=session.signer,
+            keep_versions=session.options.keep_versions)  # fmt: skip
     return ComposeResult(tf.ref, latest.checksum, latest.version, packages, changed=True)
 
 

@@ -1,7 +1,7 @@
 """Promotion: a composed commit lands on its candidate ref (server/candidates.py), and
-only a tested commit moves the published ref that clients follow. Publishing signs the commit, adds a static delta
-from the previous published commit, prunes old versions and regenerates (and signs) the
-summary."""
+only a tested commit moves the published ref that clients follow. Publishing signs the
+commit, moves the ref, prunes old versions and regenerates (and signs) the summary; the
+static delta from the previous published commit comes afterwards (server/deltas.py)."""
 
 from __future__ import annotations
 
@@ -78,18 +78,15 @@ def promote(
     out_repo: OSTree.Repo,
     commit: str,
     ref: str,
-    previous: str | None,
     *,
     signer: Signer | None,
     keep_versions: int,
 ) -> None:
-    """Publish a tested commit: sign it, add a static delta from the previous published
-    commit, move the ref, prune old versions, regenerate and sign the summary."""
+    """Publish a tested commit: sign it, move the ref, prune old versions, regenerate and
+    sign the summary. Its static delta is server/deltas.py's, later."""
     try:
         if signer is not None:
             signer.sign_commit(out_repo, commit)
-        if previous is not None and previous != commit:
-            ot.generate_static_delta(out_repo, previous, commit)
         out_repo.set_ref_immediate(None, ref, commit, None)
     except GLib.Error as e:
         raise FedostreeError(f"publishing {ref}: {e.message}") from e
@@ -109,8 +106,12 @@ def update_summary(out_repo: OSTree.Repo, signer: Signer | None) -> None:
 def prune(out_repo: OSTree.Repo, keep_versions: int) -> list[str]:
     """Keep keep_versions commits of every ref's history (and everything a ref points to);
     delete older commits, their objects, their static deltas and their test results.
-    Return the pruned commits."""
+    Return the pruned commits. When every commit is within reach, libostree's walk over
+    every object of every tree is skipped: it would delete nothing but objects no commit
+    references, which the next prune that removes a commit deletes too."""
     before = set(_commits(out_repo))
+    if before <= _kept_commits(out_repo, keep_versions):
+        return []
     try:
         out_repo.prune(OSTree.RepoPruneFlags.REFS_ONLY, keep_versions - 1, None)
     except GLib.Error as e:
@@ -121,6 +122,19 @@ def prune(out_repo: OSTree.Repo, keep_versions: int) -> list[str]:
         _delete_stale_deltas(out_repo)
         remove_results(Path(out_repo.get_path().get_path()), gone)
     return gone
+
+
+def _kept_commits(repo: OSTree.Repo, keep_versions: int) -> set[str]:
+    """The commits a prune keeps: keep_versions of each ref's history (candidates too)."""
+    _, refs = repo.list_refs(None, None)
+    kept: set[str] = set()
+    for commit in (refs or {}).values():
+        for _ in range(keep_versions):
+            if commit is None or commit in kept:
+                break
+            kept.add(commit)
+            commit = ot.commit_parent(repo, commit)
+    return kept
 
 
 def _commits(repo: OSTree.Repo) -> Iterable[str]:
