@@ -345,6 +345,8 @@ def test_treefile_errors_exit_2(sysroot: Path, repos: Repos, tmp_path: Path) -> 
     r = client(sysroot, "rebase", "--local", str(tf))
     assert "'nowhere' is not defined in any *.repo file" in error_message(r, 2)
     r = client(sysroot, "rebase", "--local", str(tf), f"{REMOTE}:{REF}")
+    assert r.exit_code == 2 and "unexpected extra argument" in r.stderr
+    r = client(sysroot, "rebase")
     assert r.exit_code == 2 and "give [REMOTE:]REF, or --local TREEFILE" in r.stderr
     assert status(sysroot) == []
 
