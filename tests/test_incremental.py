@@ -116,6 +116,7 @@ def test_update_is_derived_and_equals_a_cold_build(
     publish(rpms, repo, "2")
     r = compose(treefile, tmp_path / "server")
     assert "1 packages erased, 1 installed" in r.stderr, r.stderr
+    assert "packages; derived from " in r.stdout  # the result line says so
     co = checkout(tmp_path / "server/repo", tmp_path / "co")
     assert (co / "usr/etc/post.log").read_text() == "tool\n"  # tool's %post did not run again
     assert (co / "usr/etc/libfoo.state").read_text() == "libfoo 2 1\n"
@@ -179,4 +180,21 @@ def test_mutate_os_release_names_the_new_version_once(tmp_path: Path, rpms: Path
     co = checkout(tmp_path / "server/repo", tmp_path / "co")
     text = (co / "usr/lib/os-release").read_text()
     assert text.count("OSTREE_VERSION=") == 1 and "OSTREE_VERSION='20.1'\n" in text, text
+    assert root_of(tmp_path / "server/repo") == root_of(tmp_path / "cold/repo")
+
+
+def test_postprocess_scripts_run_again_over_the_derived_tree(tmp_path: Path, rpms: Path) -> None:
+    """A postprocess script that lists what the packages installed: the derived tree has
+    the new listing, as the cold build does (the script runs again, over the whole tree)."""
+    repo = tmp_path / "rpm-repo"
+    publish(rpms, repo, "1")
+    script = "postprocess:\n  - |\n    #!/bin/sh\n    ls /usr/lib64 > /usr/share/libs.txt\n"
+    treefile = write_treefile(tmp_path / "config", repo.as_uri(), TREE + script)
+    compose(treefile, tmp_path / "server")
+    publish(rpms, repo, "2")
+    r = compose(treefile, tmp_path / "server")
+    assert "1 packages erased, 1 installed" in r.stderr, r.stderr
+    co = checkout(tmp_path / "server/repo", tmp_path / "co")
+    assert (co / "usr/share/libs.txt").read_text() == "libfoo-new.so\nlibfoo.so.1\n"
+    compose(treefile, tmp_path / "cold")
     assert root_of(tmp_path / "server/repo") == root_of(tmp_path / "cold/repo")

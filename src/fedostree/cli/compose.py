@@ -243,7 +243,8 @@ def _describe(r: ComposeResult) -> str:
     )
     if not r.changed:
         return f"{r.ref}: unchanged{version} ({r.commit[:12]}{failed})"
-    return f"{r.ref}: committed{version} ({r.commit[:12]}, {r.packages} packages{failed})"
+    derived = f"; derived from {r.derived}" if r.derived else ""
+    return f"{r.ref}: committed{version} ({r.commit[:12]}, {r.packages} packages{derived}{failed})"
 
 
 @compose.command("verify")

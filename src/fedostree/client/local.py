@@ -154,6 +154,7 @@ def build_local(sysroot: Sysroot, resolved: Resolved) -> str:
     say(f"Building {resolved.ref}" + (f" {version}" if version else "")
         + f" from {len(cached)} packages")  # fmt: skip
     build = build_tree(repo, request, workdir, previous_repo=repo)
+    say(f"Derived from {build.derived}" if build.derived else "Built from scratch")
     sysroot.on_exit(build.discard())  # removed while the tree is deployed
     with ot.transaction(repo):
         ot.set_ref(repo, resolved.ref, build.commit)

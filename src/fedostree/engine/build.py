@@ -60,6 +60,7 @@ class Build:
     commit: str
     rootfs: Path
     work: Path
+    derived: str | None = None  # how it was derived from req.reuse; None: built cold
 
     def discard(self) -> threading.Thread:
         """Remove the work directory in the background (tens of thousands of entries)."""
@@ -92,13 +93,15 @@ def build_tree(
         rootfs = work / "rootfs"
         with reproducible_build(epoch):
             previous = previous_tree(previous_repo, req.parent)
-            commit = build_incrementally(repo, req, rootfs, previous, previous_repo, epoch)
-            if commit is None:
-                commit = build_cold(repo, req, rootfs, previous, epoch)
+            derived = build_incrementally(repo, req, rootfs, previous, previous_repo, epoch)
+            if derived is not None:
+                commit, how = derived
+            else:
+                commit, how = build_cold(repo, req, rootfs, previous, epoch), None
     except BaseException:
         remove_in_background(work).join()
         raise
-    return Build(commit, rootfs, work)
+    return Build(commit, rootfs, work, how)
 
 
 def build_cold(
@@ -128,8 +131,9 @@ def build_incrementally(
     previous: PreviousTree | None,
     previous_repo: OSTree.Repo,
     epoch: int,
-) -> str | None:
-    """The tree derived from req.reuse (engine/incremental.py); None: build it cold."""
+) -> tuple[str, str] | None:
+    """The tree derived from req.reuse (engine/incremental.py) and how; None: build it
+    cold."""
     if req.reuse is None:
         return None
     change = inc.plan_change(repo, req, previous_repo)
@@ -138,8 +142,10 @@ def build_incrementally(
     tree = inc.derive_build(repo, req, change, rootfs, previous)
     if tree is None:
         return None
-    return inc.commit_derived(repo, tree, subject=subject_of(req.tf, req.version),
-                              parent=req.parent, metadata=metadata_of(req, change.kernel, epoch))  # fmt: skip
+    commit = inc.commit_derived(repo, tree, subject=subject_of(req.tf, req.version),
+                                parent=req.parent,
+                                metadata=metadata_of(req, change.kernel, epoch))  # fmt: skip
+    return commit, inc.describe_change(change)
 
 
 def metadata_of(req: BuildRequest, kernel: str | None, epoch: int) -> dict[str, GLib.Variant]:

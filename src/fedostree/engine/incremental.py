@@ -12,11 +12,12 @@ The result must be the tree a cold build of the same packages gives (clients ver
 published commits by rebuilding them cold): whenever that is not assured, nothing is
 reused and the caller builds cold, saying why at INFO level. What is assured: the same
 treefile (its flattened form's hash, in the commit's metadata), the same engine format,
-no postprocess scripts, ostree layers or readonly-executables, no change to the kernel,
+no ostree layers or readonly-executables, no change to the kernel,
 the SELinux policy, the users and groups files or the root's layout, no file shared
 between a changed and an unchanged package, and users and groups that the transaction
 leaves as they were. Scriptlets are taken to be idempotent, as rpm's own upgrades take
-them: a changed package's %post runs over what its predecessor's left."""
+them: a changed package's %post runs over what its predecessor's left; so are the
+treefile's postprocess scripts, which run over the whole derived tree again."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import posixpath
 import shutil
 import stat
 from collections.abc import Sequence
@@ -38,7 +40,7 @@ from fedostree.engine import ostree as ot
 from fedostree.engine import postprocess as pp
 from fedostree.engine import rootfs_layout as layout
 from fedostree.engine import selinux
-from fedostree.engine.checkout import FILESYSTEM, break_hardlinks
+from fedostree.engine.checkout import FILESYSTEM, break_hardlinks, copy_up
 from fedostree.engine.checkout_filter import CheckoutFilter, filter_checkout
 from fedostree.engine.commit import commit_rootfs
 from fedostree.engine.derive import installed_headers, merge_into
@@ -51,7 +53,7 @@ from fedostree.engine.passwd_tree import (
     normalize_shadow,
     remove_passwd_backups,
 )
-from fedostree.engine.pkgcache import CachedPackage
+from fedostree.engine.pkgcache import CachedPackage, tree_path
 from fedostree.engine.rootfs import resolve_in_root
 from fedostree.engine.rpmdb import DBPATH, write_rpmdb
 from fedostree.engine.rpmfile import header_from_blob
@@ -162,6 +164,13 @@ def _plan_change(
     return Change(start, kept, erase, order, install, str(kernel) if kernel else None)
 
 
+def describe_change(change: Change) -> str:
+    """What a derived build changes: `COMMIT: N packages erased, M installed`."""
+    return (
+        f"{change.start[:12]}: {len(change.erase)} packages erased, {len(change.install)} installed"
+    )
+
+
 def read_reusable_metadata(repo: OSTree.Repo, start: str) -> dict[str, object]:
     try:
         md = ot.commit_metadata(repo, start)
@@ -177,8 +186,6 @@ def read_reusable_metadata(repo: OSTree.Repo, start: str) -> dict[str, object]:
 def check_treefile(tf: Treefile, md: dict[str, object]) -> None:
     if md.get(TREEFILE_HASH_KEY) != treefile_hash(tf):
         raise NotIncremental("the treefile changed")
-    if tf.postprocess or tf.postprocess_script is not None:
-        raise NotIncremental("the treefile has postprocess scripts")
     if tf.readonly_executables:
         raise NotIncremental("the treefile sets readonly-executables")
 
@@ -260,8 +267,7 @@ def derive_build(
     """Check out change.start into rootfs and turn it into req's tree; None (logged, and
     rootfs removed) when the transaction turns out to make it differ from a cold build."""
     tf = req.tf
-    log.info("%s: deriving from %s: %d packages erased, %d installed", tf.ref,
-             change.start[:12], len(change.erase), len(change.install))  # fmt: skip
+    log.info("%s: deriving from %s", tf.ref, describe_change(change))
     devino = OSTree.RepoDevInoCache.new()
     try:
         ot.checkout_union(repo, change.start, rootfs, devino)
@@ -403,6 +409,12 @@ def redo_final_steps(
         pp.mutate_os_release(rootfs, tf, version)
         pp.remove_files(rootfs, tf)
         add_files_but_users(rootfs, tf)
+    # the postprocess scripts over the whole tree again, as on a cold build after the
+    # packages: taken to be idempotent, as scriptlets are (the transaction's changes are
+    # what they have not seen yet); what they wrote last time is theirs to rewrite
+    if tf.postprocess or tf.postprocess_script is not None:
+        privatize_unowned(rootfs, [c.header_blob for c in cached])
+        pp.run_scripts(rootfs, tf)
     layout.set_useradd_home(rootfs)
     remove_passwd_backups(rootfs)
     normalize_shadow(rootfs)
@@ -414,6 +426,36 @@ def redo_final_steps(
     layout.write_integration_tmpfiles(rootfs)
     set_machine_id(rootfs, compat=tf.effective_machineid_compat)
     layout.hardlink_base_rpmdb(rootfs)
+
+
+def privatize_unowned(rootfs: Path, header_blobs: Sequence[bytes]) -> None:
+    """Private copies of the regular files no package owns (what scriptlets and
+    postprocessing wrote): the checkout hardlinks them into the repository, where a
+    script's in-place rewrite would be refused."""
+    owned = {rel for blob in header_blobs for rel in owned_paths(rootfs, blob)}
+    for top, _dirs, files in os.walk(rootfs):
+        for name in files:
+            path = Path(top, name)
+            st = path.lstat()
+            unowned = path.relative_to(rootfs).as_posix() not in owned
+            if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and unowned:
+                copy_up(path)
+
+
+def owned_paths(rootfs: Path, blob: bytes) -> list[str]:
+    """The package's files where they are in the final layout (/etc in usr/etc, /lib64
+    through its symlink into usr)."""
+    out = []
+    for name, _is_dir in file_entries(blob):
+        rel = tree_path(name, etc_in_usr=True)
+        if rel is None:
+            continue
+        first, _, rest = rel.partition("/")
+        link = rootfs / first
+        if rest and link.is_symlink():
+            rel = posixpath.normpath(f"{os.readlink(link)}/{rest}")
+        out.append(rel)
+    return out
 
 
 def add_files_but_users(rootfs: Path, tf: Treefile) -> None:

@@ -84,11 +84,13 @@ class TreeResult:
     failed_checks: tuple[str, ...] = ()
     error: str | None = None
     config: bool = False  # the failure is a configuration error
+    derived: str | None = None  # built from an earlier commit: which, and what changed
 
     @classmethod
     def from_compose(cls, r: ComposeResult) -> TreeResult:
         outcome = "failed-tests" if not r.published else "committed" if r.changed else "unchanged"
-        return cls(r.ref, outcome, r.commit, r.version, r.packages, tuple(r.failed_checks))
+        return cls(r.ref, outcome, r.commit, r.version, r.packages, tuple(r.failed_checks),
+                   derived=r.derived)  # fmt: skip
 
     @classmethod
     def failed(cls, ref: str, error: str, *, config: bool = False) -> TreeResult:
@@ -107,7 +109,8 @@ class TreeResult:
         version = f" {self.version}" if self.version else ""
         short = (self.commit or "")[:12]
         if self.outcome == "committed":
-            return f"{self.ref}: committed{version} ({short}, {self.packages} packages)"
+            derived = f"; derived from {self.derived}" if self.derived else ""
+            return f"{self.ref}: committed{version} ({short}, {self.packages} packages{derived})"
         if self.outcome == "unchanged":
             return f"{self.ref}: unchanged{version} ({short})"
         if self.outcome == "failed-tests":
@@ -354,4 +357,5 @@ def _tree_json(t: TreeResult) -> dict[str, Any]:
         "packages": t.packages,
         "failed_checks": list(t.failed_checks),
         "error": t.error,
+        "derived": t.derived,
     }

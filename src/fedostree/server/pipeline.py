@@ -61,6 +61,7 @@ class ComposeResult:
     changed: bool
     published: bool = True  # False: the tests failed, the published ref did not move
     failed_checks: tuple[str, ...] = ()
+    derived: str | None = None  # built from an earlier commit: which, and what changed
 
 
 @dataclass
@@ -161,12 +162,14 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
         record_results(session.out_path, results)
         if results.failed:
             return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
-                                 published=False, failed_checks=tuple(results.failed))  # fmt: skip
+                                 published=False, failed_checks=tuple(results.failed),
+                                 derived=build.derived)  # fmt: skip
         promote(session.out_repo, commit, tf.ref, signer=signer,
                 keep_versions=opts.keep_versions)  # fmt: skip
     finally:
         remover.join()
-    return ComposeResult(tf.ref, commit, version, len(packages), changed=True)
+    return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
+                         derived=build.derived)  # fmt: skip
 
 
 def recorded_resolution(
