@@ -14,7 +14,7 @@ from fedostree.engine import ostree as ot
 from fedostree.engine.build import BuildRequest
 from fedostree.engine.depsolve import Package
 from fedostree.engine.layers import Layer
-from fedostree.engine.ostree import GLib, OSTree
+from fedostree.engine.ostree import OSTree
 from fedostree.engine.pkgcache import CachedPackage
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.treediff import TreeDifference, compare_trees, package_owners, with_owners
@@ -75,7 +75,7 @@ def recorded_layers(rebuild: Rebuild, tf: Treefile) -> list[Layer]:
     layers = []
     for where, ref, override in named:
         commit = rebuild.inputs.layers.get(ref)
-        if commit is None or not has_commit(rebuild.repo, commit):
+        if commit is None or not ot.has_commit(rebuild.repo, commit):
             raise FedostreeError(
                 f"{rebuild.where}: {where}: '{ref}' at {str(commit)[:12]} is not in the repository"
             )
@@ -119,14 +119,6 @@ def compare_rebuild(rebuild: Rebuild, build_repo: OSTree.Repo, rebuilt: str) -> 
                         tuple(differences), tuple(rebuild.warnings))  # fmt: skip
 
 
-def has_commit(repo: OSTree.Repo, commit: str) -> bool:
-    try:
-        repo.load_commit(commit)
-    except GLib.Error:
-        return False
-    return True
-
-
 def _parent(rebuild: Rebuild) -> str | None:
     """The commit's parent (users and groups are kept from it); a parent the repository
     no longer has is left out, with a warning."""
@@ -134,7 +126,7 @@ def _parent(rebuild: Rebuild) -> str | None:
     named = OSTree.commit_get_parent(variant)
     if named is None:
         return None
-    if not has_commit(rebuild.repo, named):
+    if not ot.has_commit(rebuild.repo, named):
         rebuild.warnings.append(
             f"{rebuild.where}: its parent {named[:12]} is not in the repository; rebuilt without it"
         )
