@@ -4,6 +4,7 @@ the real command line, with every byte the server sends counted."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,12 @@ class ServedRepo:
         return self.server.url
 
     def take(self, source: Path, commit: str) -> None:
-        """A commit composed after the copy was made, with its objects, from source."""
+        """A commit composed after the copy was made, with its objects and the static
+        deltas source has by now, from source."""
         run(["ostree", f"--repo={self.path}", "pull-local", source, commit])
+        if (source / "deltas").is_dir():
+            shutil.copytree(source / "deltas", self.path / "deltas", copy_function=_link_new,
+                            dirs_exist_ok=True)  # fmt: skip
 
     def publish(self, ref: str, commit: str) -> None:
         run(["ostree", f"--repo={self.path}", "reset", ref, commit])
@@ -54,6 +59,11 @@ class ServedRepo:
 
     def close(self) -> None:
         self.server.stop()
+
+
+def _link_new(src: str, dest: str) -> None:
+    if not os.path.lexists(dest):
+        os.link(src, dest)
 
 
 def new_sysroot(path: Path, url: str) -> Path:
