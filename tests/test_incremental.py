@@ -115,7 +115,7 @@ def test_update_is_derived_and_equals_a_cold_build(
     treefile, repo = world
     publish(rpms, repo, "2")
     r = compose(treefile, tmp_path / "server")
-    assert "1 packages erased, 1 installed" in r.stderr, r.stderr
+    assert "1 package erased, 1 installed" in r.stderr, r.stderr
     assert "packages; derived from " in r.stdout  # the result line says so
     co = checkout(tmp_path / "server/repo", tmp_path / "co")
     assert (co / "usr/etc/post.log").read_text() == "tool\n"  # tool's %post did not run again
@@ -174,7 +174,7 @@ def test_mutate_os_release_names_the_new_version_once(tmp_path: Path, rpms: Path
         compose(treefile, tmp_path / where)
     publish(rpms, repo, "2")
     r = compose(treefile, tmp_path / "server")
-    assert "1 packages erased, 1 installed" in r.stderr, r.stderr
+    assert "1 package erased, 1 installed" in r.stderr, r.stderr
     cold = compose(treefile, tmp_path / "cold", cache="other-cache")
     assert "deriving from" not in cold.stderr
     co = checkout(tmp_path / "server/repo", tmp_path / "co")
@@ -193,7 +193,7 @@ def test_postprocess_scripts_run_again_over_the_derived_tree(tmp_path: Path, rpm
     compose(treefile, tmp_path / "server")
     publish(rpms, repo, "2")
     r = compose(treefile, tmp_path / "server")
-    assert "1 packages erased, 1 installed" in r.stderr, r.stderr
+    assert "1 package erased, 1 installed" in r.stderr, r.stderr
     co = checkout(tmp_path / "server/repo", tmp_path / "co")
     assert (co / "usr/share/libs.txt").read_text() == "libfoo-new.so\nlibfoo.so.1\n"
     compose(treefile, tmp_path / "cold")

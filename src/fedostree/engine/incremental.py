@@ -166,9 +166,9 @@ def _plan_change(
 
 def describe_change(change: Change) -> str:
     """What a derived build changes: `COMMIT: N packages erased, M installed`."""
-    return (
-        f"{change.start[:12]}: {len(change.erase)} packages erased, {len(change.install)} installed"
-    )
+    erased = len(change.erase)
+    return (f"{change.start[:12]}: {erased} package{'' if erased == 1 else 's'} erased, "
+            f"{len(change.install)} installed")  # fmt: skip
 
 
 def read_reusable_metadata(repo: OSTree.Repo, start: str) -> dict[str, object]:
