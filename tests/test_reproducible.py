@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from fedostree.engine import ostree as ot
 from tests.support.cli import compose, ostree
 from tests.support.rpms import write_treefile
 
@@ -38,3 +39,13 @@ def test_two_builds_with_wiped_caches_give_the_same_tree(treefile: Path, tmp_pat
         assert r.exit_code == 0, r.stderr
         trees.append(root_of(out / "repo", "test/x86_64/base"))
     assert trees[0] == trees[1]
+
+
+def test_the_commit_is_dated_when_it_is_made(treefile: Path, tmp_path: Path) -> None:
+    """The tree is built at the newest package's build time; the commit is dated now."""
+    before = int(time.time())
+    r = compose(treefile, tmp_path / "out")
+    assert r.exit_code == 0, r.stderr
+    repo = ot.open_repo(tmp_path / "out/repo")
+    commit = ot.resolve_rev(repo, "test/x86_64/base") or ""
+    assert ot.commit_timestamp(repo, commit) >= before

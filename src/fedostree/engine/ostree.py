@@ -14,6 +14,7 @@ import gi
 gi.require_version("OSTree", "1.0")
 from gi.repository import Gio, GLib, OSTree  # noqa: E402
 
+from fedostree.engine.reproducible import commit_time  # noqa: E402
 from fedostree.errors import FedostreeError  # noqa: E402
 
 __all__ = ["GLib", "Gio", "OSTree"]
@@ -140,13 +141,12 @@ def write_commit(
     metadata: Mapping[str, GLib.Variant],
     timestamp: int | None = None,
 ) -> str:
-    """Write the tree and a commit object for it (inside a transaction); return the commit."""
+    """Write the tree and a commit object for it (inside a transaction); return the commit,
+    dated timestamp, by default now (engine/reproducible.py's commit_time)."""
     _, root_file = repo.write_mtree(root, None)
     md = to_variant_dict(metadata)
-    if timestamp is None:
-        _, commit = repo.write_commit(parent, subject, "", md, root_file, None)
-    else:
-        _, commit = repo.write_commit_with_time(parent, subject, "", md, root_file, timestamp, None)
+    when = commit_time() if timestamp is None else timestamp
+    _, commit = repo.write_commit_with_time(parent, subject, "", md, root_file, when, None)
     return str(commit)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator, Sequence
 
 from fedostree.engine.rpmfile import header_from_blob
@@ -28,18 +29,31 @@ def source_date_epoch(header_blobs: Sequence[bytes]) -> int:
     return max((int(header_from_blob(b)["buildtime"] or 0) for b in header_blobs), default=0)
 
 
+_callers: list[str | None] = []  # SOURCE_DATE_EPOCH as it was before each pinned_time
+
+
 @contextlib.contextmanager
 def pinned_time(epoch: int) -> Iterator[None]:
     """SOURCE_DATE_EPOCH set for librpm (install times and transaction ids) meanwhile."""
     saved = os.environ.get(ENV)
+    _callers.append(saved)
     os.environ[ENV] = str(epoch)
     try:
         yield
     finally:
+        _callers.pop()
         if saved is None:
             del os.environ[ENV]
         else:
             os.environ[ENV] = saved
+
+
+def commit_time() -> int:
+    """When a commit is dated: now, or SOURCE_DATE_EPOCH when the caller set it (not the
+    build's own pinned epoch: libostree would take that, and a compose would be dated by
+    its newest package)."""
+    raw = _callers[0] if _callers else os.environ.get(ENV)
+    return int(raw) if raw is not None else int(time.time())
 
 
 @contextlib.contextmanager
