@@ -10,11 +10,14 @@ the server's commit.
   pulling the server's warm commit over HTTP (static delta when the server has one).
 
 The clients read the treefile's repositories from the `.repo` file beside it (the
-synthesized trees' own .repo files are random bytes, so the deployment's are removed)."""
+synthesized trees' own .repo files are random bytes, so the deployment's are removed):
+a copy of the run's configuration whose updates repository is the client's own, empty
+for the cold build and given the update for the warm one, whatever ran before."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from fedostree.bench import clients
@@ -23,7 +26,7 @@ from fedostree.bench.clients import REMOTE, ServedRepo
 from fedostree.bench.layer_clients import deployment_dir, upgrade
 from fedostree.bench.results import Sample
 from fedostree.bench.scenario import Scenario
-from fedostree.bench.tools import fedostree, fresh_dir, stopwatch
+from fedostree.bench.tools import fedostree, fresh_dir, run, stopwatch
 from fedostree.client.repos import REPOS_DIR
 
 Measured = list[tuple[str, Sample]]
@@ -41,7 +44,7 @@ def measure_local(sc: Scenario) -> Measured:
     local = deployed_client(served, work / "sysroot-local", ref)
     pulling = deployed_client(served, work / "sysroot-pull", ref)
     clients.set_remote_url(pulling, served.url)
-    treefile = sc.treefile(tree)
+    treefile, updates = own_config(sc, tree, work)
     os.sync()
     with stopwatch() as ours_cold:
         fedostree("rebase", "--sysroot", local, "--local", treefile)
@@ -49,6 +52,7 @@ def measure_local(sc: Scenario) -> Measured:
                    trad.write_dnf_plugin(work / "dnf-plugins"), sc.universe.releasever)  # fmt: skip
     peer_cold = dnf_install(sc, dnf, cold.lockfiles[tree], work / "root-cold")
     update, warm = sc.update(), sc.warm()
+    publish_update(update.rpm, updates)
     os.sync()
     with stopwatch() as ours_warm:
         fedostree("upgrade", "--sysroot", local)
@@ -67,6 +71,26 @@ def measure_local(sc: Scenario) -> Measured:
         ("local-vs-pull", Sample(ours_warm.seconds, pull,
                                  f"{what}, {change}: local rebuild vs pulling the server's commit")),
     ]  # fmt: skip
+
+
+def own_config(sc: Scenario, tree: str, work: Path) -> tuple[Path, Path]:
+    """The client's copy of the treefile, its .repo file naming an updates repository of
+    its own: empty for the cold build whatever the groups before did, given the update
+    for the warm one. Returns the treefile and that repository."""
+    config = work / "config"
+    shutil.copytree(sc.config, config)
+    updates = work / "updates"
+    updates.mkdir()
+    run(["createrepo_c", "--quiet", updates])
+    text = (config / "bench.repo").read_text()
+    (config / "bench.repo").write_text(text.replace(sc.updates.absolute().as_uri(),
+                                                    updates.absolute().as_uri()))  # fmt: skip
+    return config / sc.treefile(tree).name, updates
+
+
+def publish_update(rpm: Path, updates: Path) -> None:
+    os.link(rpm, updates / rpm.name)
+    run(["createrepo_c", "--quiet", updates])
 
 
 def deployed_client(served: ServedRepo, path: Path, ref: str) -> Path:
