@@ -33,7 +33,7 @@ def parse_args(argv: list[str]) -> Options:
     p.add_argument("--data", type=Path, default=DATA, help="CentOS Stream 9 metadata")
     p.add_argument("--keep", action="store_true", help="keep the last run's work directory")
     p.add_argument("--profile", type=Path, metavar="DIR",
-                   help="run the layering figures' fedostree commands under cProfile, "
+                   help="run the layering and local figures' fedostree commands under cProfile, "
                    "writing DIR/NAME.prof (their times then include the profiler's overhead)")  # fmt: skip
     a = p.parse_args(argv)
     if a.runs < 1 or a.reps < 1 or a.scale <= 0:

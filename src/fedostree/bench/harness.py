@@ -123,7 +123,7 @@ GROUPS = [
           lambda sc, o: mc.measure_upgrade_bytes(sc), ("rpmbuild",)),
     Group("rollback", ("rollback",),
           lambda sc, o: mc.measure_rollback(sc, max(o.reps, ROLLBACK_REPS)), ("rpmbuild",)),
-    Group("local", ms.NAMES, lambda sc, o: ms.measure_local(sc), ("dnf", "rpmbuild")),
+    Group("local", ms.NAMES, lambda sc, o: ms.measure_local(sc, o.profile), ("dnf", "rpmbuild")),
     Group("layering", ml.NAMES, lambda sc, o: ml.measure_layering(sc, o.profile),
           ("rpmbuild", "dnf", "rpm")),
 ]  # fmt: skip

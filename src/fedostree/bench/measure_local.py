@@ -23,7 +23,7 @@ from pathlib import Path
 from fedostree.bench import clients
 from fedostree.bench import traditional as trad
 from fedostree.bench.clients import REMOTE, ServedRepo
-from fedostree.bench.layer_clients import deployment_dir, upgrade
+from fedostree.bench.layer_clients import deployment_dir, ours, upgrade
 from fedostree.bench.results import Sample
 from fedostree.bench.scenario import Scenario
 from fedostree.bench.tools import fedostree, fresh_dir, run, stopwatch
@@ -33,7 +33,8 @@ Measured = list[tuple[str, Sample]]
 NAMES = ("local-cold", "local-warm", "local-vs-pull")
 
 
-def measure_local(sc: Scenario) -> Measured:
+def measure_local(sc: Scenario, profile: Path | None = None) -> Measured:
+    """The three figures; with profile, our commands run under cProfile (PROFILE/NAME.prof)."""
     cold = sc.cold()
     tree = cold.largest
     ref = f"bench/{tree}"
@@ -47,7 +48,9 @@ def measure_local(sc: Scenario) -> Measured:
     treefile, updates = own_config(sc, tree, work)
     os.sync()
     with stopwatch() as ours_cold:
-        fedostree("rebase", "--sysroot", local, "--local", treefile)
+        ours(
+            "rebase", "--sysroot", local, "--local", treefile, profile=_prof(profile, "local-cold")
+        )
     dnf = trad.Dnf(sc.rpm_repos(), work / "dnf-cache",
                    trad.write_dnf_plugin(work / "dnf-plugins"), sc.universe.releasever)  # fmt: skip
     peer_cold = dnf_install(sc, dnf, cold.lockfiles[tree], work / "root-cold")
@@ -55,7 +58,7 @@ def measure_local(sc: Scenario) -> Measured:
     publish_update(update.rpm, updates)
     os.sync()
     with stopwatch() as ours_warm:
-        fedostree("upgrade", "--sysroot", local)
+        ours("upgrade", "--sysroot", local, profile=_prof(profile, "local-warm"))
     peer_warm = dnf_install(sc, dnf, warm.lockfiles[tree], work / "root-warm")
     served.take(sc.repo, warm.trees[tree].commit)
     served.publish(ref, warm.trees[tree].commit)
@@ -71,6 +74,10 @@ def measure_local(sc: Scenario) -> Measured:
         ("local-vs-pull", Sample(ours_warm.seconds, pull,
                                  f"{what}, {change}: local rebuild vs pulling the server's commit")),
     ]  # fmt: skip
+
+
+def _prof(profile: Path | None, name: str) -> Path | None:
+    return profile / f"{name}.prof" if profile else None
 
 
 def own_config(sc: Scenario, tree: str, work: Path) -> tuple[Path, Path]:

@@ -86,7 +86,7 @@ class LocalRpm:
 
 def base_of(repo: OSTree.Repo, commit: str) -> str:
     """The pulled commit a deployment's tree derives from (itself when not layered)."""
-    if ot.commit_metadata(repo, commit).get(CLIENTLAYER_KEY):
+    if ot.commit_metadata_value(repo, commit, CLIENTLAYER_KEY):
         parent = ot.commit_parent(repo, commit)
         if parent is None:
             raise FedostreeError(f"{commit[:12]}: a layered commit without its base")

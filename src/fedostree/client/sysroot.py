@@ -249,7 +249,7 @@ class Sysroot:
                 repo.transaction_set_ref(None, f"{BASE_REFS}/{index}", base)
 
     def _layered_base(self, commit: str) -> str | None:
-        if not ot.commit_metadata(self.repo, commit).get(CLIENTLAYER_KEY):
+        if not ot.commit_metadata_value(self.repo, commit, CLIENTLAYER_KEY):
             return None
         return ot.commit_parent(self.repo, commit)
 

@@ -66,6 +66,16 @@ def commit_metadata(repo: OSTree.Repo, commit: str) -> dict[str, Any]:
     return out
 
 
+def commit_metadata_value(repo: OSTree.Repo, commit: str, key: str) -> Any:
+    """One key of the commit's metadata (None if absent), without unpacking the rest (a
+    tree's commit carries its package list and recorded inputs)."""
+    _, variant, _ = repo.load_commit(commit)
+    value = variant.get_child_value(0).lookup_value(key, None)
+    if value is None:
+        return None
+    return bytes_of(value) if value.get_type_string() == "ay" else value.unpack()
+
+
 def bytes_of(value: GLib.Variant) -> bytes:
     return bytes(value.get_data_as_bytes().get_data())
 
