@@ -321,3 +321,23 @@ def test_a_recorded_package_the_repositories_lost_is_named(tmp_path: Path, base_
         f"{REF} ({commit[:12]}): fedostree.lockfile: packages.hello: "
         "no repository has a package named hello"
     )
+
+
+def test_a_large_added_file_is_recorded_by_its_copy_in_the_tree(
+    tmp_path: Path, base_repo: Path
+) -> None:
+    """An add-files source over 64 KiB is not carried in every commit's metadata (clients
+    fetch the commit object, and a static delta's superblock holds it): its digest and
+    destination are, and verify reads the content from the tree."""
+    big = os.urandom(200 * 1024)
+    tree = TREE.replace("[motd, /usr/share/motd]", "[blob, /usr/share/blob]")
+    path = write_treefile(tmp_path / "config", base_repo.as_uri(), tree)
+    (path.parent / "scripts").mkdir()
+    (path.parent / "scripts/post.sh").write_text("#!/bin/sh\ntrue\n")
+    (path.parent / "blob").write_bytes(big)
+    assert compose(path, tmp_path).exit_code == 0
+    recorded = json.loads(metadata_key(tmp_path / "repo", "fedostree.treefile"))
+    (entry,) = [f for name, f in recorded["files"].items() if name.endswith("/blob")]
+    assert "data" not in entry and entry["dest"] == "/usr/share/blob"
+    r = verify(tmp_path)
+    assert r.exit_code == 0, r.stdout + r.stderr

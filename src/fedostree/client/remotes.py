@@ -68,15 +68,19 @@ def check_remote(repo: OSTree.Repo, name: str) -> None:
 
 
 def pull(repo: OSTree.Repo, remote: str, refs: list[str], *, commit_only: bool = False,
-         depth: int = 0) -> None:  # fmt: skip
-    """Fetch refs (or commit checksums) from remote; verified, resumable, with progress."""
+         depth: int = 0, subdirs: list[str] | None = None) -> None:  # fmt: skip
+    """Fetch refs (or commit checksums) from remote; verified, resumable, with progress;
+    subdirs: only these directories of the tree."""
     check_remote(repo, remote)
     flags = OSTree.RepoPullFlags.COMMIT_ONLY if commit_only else OSTree.RepoPullFlags.NONE
-    options = GLib.Variant("a{sv}", {
+    entries = {
         "refs": GLib.Variant("as", refs),
         "flags": GLib.Variant("i", int(flags)),
         "depth": GLib.Variant("i", depth),
-    })  # fmt: skip
+    }
+    if subdirs:
+        entries["subdirs"] = GLib.Variant("as", subdirs)
+    options = GLib.Variant("a{sv}", entries)
     with _PullProgress(not commit_only) as progress:
         try:
             repo.pull_with_options(remote, options, progress.async_progress, None)

@@ -11,6 +11,7 @@ nothing is deployed."""
 
 from __future__ import annotations
 
+import posixpath
 import tempfile
 from pathlib import Path
 
@@ -58,10 +59,14 @@ def verify_published(sysroot: Sysroot, refspec: str) -> Verification:
     pull(repo, remote, [ref], commit_only=True)
     commit = remote_commit(repo, remote, ref)
     inputs = read_recorded_inputs(repo, commit, f"{refspec} ({commit[:12]})")
+    referenced = inputs.referenced_paths()
+    if referenced:  # large add-files sources: their copies in the tree, fetched alone
+        pull(repo, remote, [ref], subdirs=sorted({"/" + posixpath.dirname(p) for p in referenced}))
     rebuild = Rebuild(refspec, repo, commit, inputs)
     current = sysroot.deployments()[0] if sysroot.deployments() else None
     with tempfile.TemporaryDirectory(prefix="fedostree-verify-") as tmp:
-        tf = load_recorded_treefile(inputs, Path(tmp) / "treefile")
+        tf = load_recorded_treefile(inputs, Path(tmp) / "treefile",
+                                    lambda rel: ot.read_commit_file(repo, commit, rel))  # fmt: skip
         resolved = local.resolve_local(sysroot, tf, inputs.lockfile, True, current)
         check_resolution(rebuild, resolved.packages)
         layers = recorded_layers(rebuild, tf)

@@ -3,7 +3,8 @@ from the commit alone (`compose verify`, a client's `rebase --local --verify`):
 
 - `fedostree.treefile`: the merged treefile in a form the normal loader reads again,
   with the contents of the files it names (postprocess-script, add-files sources,
-  check-passwd and check-groups files) embedded, the `.repo` sections of its
+  check-passwd and check-groups files) embedded (an add-files source over 64 KiB by its
+  digest and destination: the tree holds its copy), the `.repo` sections of its
   repositories, and the commits its ostree layers resolved to; JSON;
 - `fedostree.lockfile`: the resolved packages, an rpm-ostree lockfile with digests; JSON;
 - `fedostree.source-date-epoch`: the build time the tree was pinned to (seconds).
@@ -15,9 +16,10 @@ input hash (external files keep their names and contents)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,33 @@ FORMAT = 1  # the `fedostree.treefile` document's version
 MAX_EPOCH = 2**32 - 1  # rpm keeps install times in 32 bits
 
 
+INLINE_MAX = 64 * 1024  # larger add-files sources are recorded by their copy in the tree
+
+
 @dataclass(frozen=True)
 class RecordedFile:
-    """A file the treefile names, as it was when the tree was built."""
+    """A file the treefile names, as it was when the tree was built: its content, or for
+    a large add-files source only its digest and destination (the tree holds the copy,
+    and every commit would otherwise carry it in its metadata)."""
 
-    data: bytes
+    data: bytes | None
     mode: int = 0o644
+    sha256: str | None = None  # data is None: the content's digest
+    dest: str | None = None  # data is None: where the tree has a copy
+
+    def to_json(self) -> dict[str, Any]:
+        if self.data is None:
+            return {"mode": self.mode, "sha256": self.sha256, "dest": self.dest}
+        return {"mode": self.mode, "data": base64.b64encode(self.data).decode()}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> RecordedFile:
+        if "data" in doc:
+            return cls(base64.b64decode(doc["data"]), int(doc["mode"]))
+        return cls(None, int(doc["mode"]), str(doc["sha256"]), str(doc["dest"]))
+
+
+Fetch = Callable[[str], bytes | None]  # a path of the built tree -> its content
 
 
 @dataclass(frozen=True)
@@ -59,10 +82,7 @@ class RecordedInputs:
         doc = {
             "format": FORMAT,
             "treefile": dict(self.treefile),
-            "files": {
-                path: {"mode": f.mode, "data": base64.b64encode(f.data).decode()}
-                for path, f in sorted(self.files.items())
-            },
+            "files": {path: f.to_json() for path, f in sorted(self.files.items())},
             "repos": {rid: dict(keys) for rid, keys in self.repos.items()},
             "layers": dict(self.layers),
         }
@@ -85,10 +105,7 @@ class RecordedInputs:
         try:
             doc = json.loads(md[TREEFILE_KEY])
             lock = parse_lockfile(json.loads(md[LOCKFILE_KEY]), Path(f"{where}: {LOCKFILE_KEY}"))
-            files = {
-                str(path): RecordedFile(base64.b64decode(f["data"]), int(f["mode"]))
-                for path, f in doc["files"].items()
-            }
+            files = {str(path): RecordedFile.from_json(f) for path, f in doc["files"].items()}
             epoch = int(md[EPOCH_KEY])
             if not 0 <= epoch <= MAX_EPOCH:
                 raise ValueError(f"{EPOCH_KEY} {epoch} is not a time rpm can record")
@@ -103,9 +120,14 @@ class RecordedInputs:
             out.append(f"[{rid}]\n" + "".join(f"{k}={v}\n" for k, v in keys.items()))
         return "\n".join(out)
 
-    def materialize(self, directory: Path) -> Path:
+    def referenced_paths(self) -> list[str]:
+        """The tree paths the files recorded by reference are read from."""
+        return [tree_path_of(f.dest) for f in self.files.values() if f.dest is not None]
+
+    def materialize(self, directory: Path, fetch: Fetch | None = None) -> Path:
         """Write the treefile, its files and the .repo file into directory (which must not
-        hold anything else of the kind); return the treefile's path."""
+        hold anything else of the kind); return the treefile's path. fetch reads the
+        files recorded by reference from the built tree."""
         directory.mkdir(parents=True, exist_ok=True)
         for rel, f in self.files.items():
             path = directory / rel
@@ -114,7 +136,7 @@ class RecordedInputs:
                     f"{TREEFILE_KEY}: files: '{rel}' is outside the treefile's directory"
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(f.data)
+            path.write_bytes(f.data if f.data is not None else _fetched(f, fetch))
             os.chmod(path, f.mode & 0o7777)
         (directory / REPO_FILE_NAME).write_text(self.repo_file())
         path = directory / TREEFILE_NAME
@@ -122,9 +144,30 @@ class RecordedInputs:
         return path
 
 
-def load_recorded_treefile(inputs: RecordedInputs, directory: Path) -> Treefile:
+def tree_path_of(dest: str) -> str:
+    """Where an add-files destination is in the committed tree (/etc is /usr/etc)."""
+    rel = dest.strip("/")
+    return f"usr/{rel}" if rel == "etc" or rel.startswith("etc/") else rel
+
+
+def _fetched(f: RecordedFile, fetch: Fetch | None) -> bytes:
+    """A file recorded by reference, read from the tree and checked against its digest."""
+    assert f.dest is not None
+    data = fetch(tree_path_of(f.dest)) if fetch is not None else None
+    if data is None or hashlib.sha256(data).hexdigest() != f.sha256:
+        state = "is not in the tree" if data is None else "differs from the recorded source"
+        raise ConfigError(
+            f"{TREEFILE_KEY}: the add-files source copied to {f.dest} was recorded by its "
+            f"digest, and the tree's copy {state}"
+        )
+    return data
+
+
+def load_recorded_treefile(
+    inputs: RecordedInputs, directory: Path, fetch: Fetch | None = None
+) -> Treefile:
     """The recorded treefile, materialized in directory and loaded as any treefile."""
-    return load_treefile(inputs.materialize(directory))
+    return load_treefile(inputs.materialize(directory, fetch))
 
 
 def recorded_treefile(tf: Treefile) -> tuple[dict[str, Any], dict[str, RecordedFile]]:
@@ -133,9 +176,13 @@ def recorded_treefile(tf: Treefile) -> tuple[dict[str, Any], dict[str, RecordedF
     form = tf.print_form()
     files: dict[str, RecordedFile] = {}
 
-    def embed(kind: str, source: Path) -> str:
+    def embed(kind: str, source: Path, dest: str | None = None) -> str:
         rel = f"{FILES_DIR}/{kind}/{source.name}"
-        files[rel] = RecordedFile(source.read_bytes(), source.stat().st_mode & 0o7777)
+        data, mode = source.read_bytes(), source.stat().st_mode & 0o7777
+        if dest is not None and len(data) > INLINE_MAX:
+            files[rel] = RecordedFile(None, mode, hashlib.sha256(data).hexdigest(), dest)
+        else:
+            files[rel] = RecordedFile(data, mode)
         return rel
 
     if tf.repovars:
@@ -144,7 +191,7 @@ def recorded_treefile(tf: Treefile) -> tuple[dict[str, Any], dict[str, RecordedF
         form["postprocess-script"] = embed("postprocess-script", tf.postprocess_script)
     if tf.add_files:
         form["add-files"] = [
-            [embed(f"add-files/{i}", a.source), a.dest] for i, a in enumerate(tf.add_files)
+            [embed(f"add-files/{i}", a.source, a.dest), a.dest] for i, a in enumerate(tf.add_files)
         ]
     for key, check in (("check-passwd", tf.check_passwd), ("check-groups", tf.check_groups)):
         if check is not None and check.kind == "file":

@@ -41,7 +41,8 @@ def verify_commit(repo_path: Path, rev: str, cachedir: Path) -> Verification:
     options = ComposeOptions(repo_path, cachedir, lockfile=inputs.lockfile, lockfile_strict=True)
     session = Session(options, _out_repo=out)
     with tempfile.TemporaryDirectory(prefix="fedostree-verify-") as tmp:
-        tf = load_recorded_treefile(inputs, Path(tmp) / "treefile")
+        tf = load_recorded_treefile(inputs, Path(tmp) / "treefile",
+                                    lambda rel: ot.read_commit_file(out, commit, rel))  # fmt: skip
         check_buildable(tf)
         packages = resolve_packages(tf, session)
         check_resolution(rebuild, packages)
