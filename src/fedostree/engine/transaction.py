@@ -218,10 +218,19 @@ class _Tree:
     def __init__(self, rootfs: Path, etc_in_usr: bool) -> None:
         self.rootfs, self.etc_in_usr = rootfs, etc_in_usr
         self._present: dict[str, bool] = {}
+        self._dirs: dict[str, Path] = {"": rootfs}  # directories resolved in the tree
 
     def locate(self, path: str) -> Path | None:
+        """Where path is in the tree, its directory's symlinks resolved inside it (once
+        per directory: a tree's files share a few thousand)."""
         rel = tree_path(path, etc_in_usr=self.etc_in_usr)
-        return None if rel is None else resolve_in_root(self.rootfs, rel, follow_last=False)
+        if rel is None:
+            return None
+        parent, _, name = rel.rpartition("/")
+        where = self._dirs.get(parent)
+        if where is None:
+            where = self._dirs[parent] = resolve_in_root(self.rootfs, parent)
+        return where / name
 
     def installed(self, pkg: DbPackage, path: str) -> bool:
         """rpm's "installed" file state: the tree has the file (/var and /run content
