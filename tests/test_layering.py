@@ -6,11 +6,8 @@ files and rpmdb, exit codes and messages."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from tests.support.client import (
     snapshot,
     status,
 )
+from tests.support.kill import kill_when_started
 from tests.support.rpms import Pkg, build_rpms, createrepo, sha256_file
 
 COWSAY = Pkg(
@@ -350,18 +348,10 @@ def test_a_killed_install_deploys_nothing_and_the_next_one_works(layerable: Path
     deployments, boot entries and the repository are as before; the next run cleans up."""
     before = snapshot(layerable)
     argv = [sys.executable, "-m", "fedostree", "install", "--sysroot", str(layerable), "slowpost"]
-    proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
-    tmp = layerable / "ostree/repo/tmp"
-    deadline = time.monotonic() + 60
     started = ("fedostree-layer-*/rootfs/usr/etc/slowpost-started",
                "fedostree-layer-*/rootfs/etc/slowpost-started")  # fmt: skip
-    while not [p for pattern in started for p in tmp.glob(pattern)]:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the %post never started"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    tmp = layerable / "ostree/repo/tmp"
+    kill_when_started(argv, tmp, started, timeout=60)
     assert snapshot(layerable) == before
     r = install(layerable, "fortune")
     assert r.exit_code == 0, r.stderr

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from tests.support.client import (
     snapshot,
     status,
 )
+from tests.support.kill import kill_when_started
 from tests.support.rpms import Pkg, build_rpms, createrepo, write_treefile
 
 LOCAL_REF = f"fedostree/local/{REF}"
@@ -393,19 +392,11 @@ def test_a_killed_build_deploys_nothing_and_the_next_run_works(
     before = snapshot(sysroot)
     argv = [sys.executable, "-m", "fedostree", "rebase", "--sysroot", str(sysroot),
             "--local", str(tf)]  # fmt: skip
-    proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
     work = sysroot / "ostree/repo/tmp/fedostree-local"
-    deadline = time.monotonic() + 120
     # assembled in rootfs.install, moved into rootfs when the scriptlets are done
     started = ("compose-*/rootfs.install/etc/slowpost-started",
                "compose-*/rootfs.install/usr/etc/slowpost-started")  # fmt: skip
-    while not [p for pattern in started for p in work.glob(pattern)]:
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the %post never started"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_when_started(argv, work, started)
     assert list(work.glob("compose-*"))  # killed mid-build: its work directory is left
     assert snapshot(sysroot) == before and local_refs(sysroot) == {}
     fsck(repo_of(sysroot))
