@@ -13,14 +13,12 @@ from typing import Any
 
 import click
 
-from fedostree.cli.verification import report_verification
 from fedostree.client import layering
 from fedostree.client import operations as ops
 from fedostree.client.layering import LayerOptions
 from fedostree.client.local import source_of
 from fedostree.client.remotes import add_remote, delete_remote, list_remotes
 from fedostree.client.sysroot import DeploymentInfo, Sysroot, init_sysroot, split_refspec
-from fedostree.client.verify import published_refspec, verify_published
 from fedostree.engine import ostree as ot
 from fedostree.engine.commit import PKGLIST_KEY
 from fedostree.engine.pkglist import parse_pkglist
@@ -208,6 +206,10 @@ def rebase(
 
 def _rebase_verified(root: Sysroot, target: str | None) -> ops.Change:
     """Rebuild the published tree here; deploy it only when the trees agree."""
+    # imported here: the rebuild's modules would slow every other verb's start-up
+    from fedostree.cli.verification import report_verification
+    from fedostree.client.verify import published_refspec, verify_published
+
     refspec = published_refspec(root, target)
     result = verify_published(root, refspec)
     report_verification(result, refspec)
