@@ -155,12 +155,16 @@ def check_host_tools(tools: HostTools) -> None:
 
 def modules_for(rootfs: Path, kver: str) -> tuple[list[Module], list[str]]:
     """The modules /init loads, in order, and the wanted ones the kernel lacks (one
-    warning: they may be built in, the kernel's modules.builtin not saying so)."""
+    warning: they may be built in, the kernel's modules.builtin not saying so). A
+    kernel without modules has everything it needs built in, or nothing to do it with."""
     moddir = real_dir(rootfs, f"usr/lib/modules/{kver}")
     index = read_index(moddir)
-    if index is None:
-        log.warning("kernel %s has no modules.dep: its initramfs loads no modules (%s must "
-                    "be built into the kernel)", kver, ", ".join(WANTED_MODULES))  # fmt: skip
+    if index is None or not index.deps:
+        if index is None and any(moddir.rglob("*.ko*")):
+            log.warning("kernel %s has modules but no modules.dep: its initramfs loads none "
+                        "(%s must be built into the kernel)", kver, ", ".join(WANTED_MODULES))  # fmt: skip
+        else:
+            log.info("kernel %s has no modules: its initramfs loads none", kver)
         return [], list(WANTED_MODULES)
     modules, missing = load_order(index, WANTED_MODULES)
     usable = []
