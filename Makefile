@@ -13,9 +13,13 @@ APT_LIBRARIES := gir1.2-ostree-1.0 python3-gi python3-solv python3-rpm python3-l
 # gnupg: gpg, gpgconf; chromium: the status page's rendering test; procps: ps;
 # e2fsprogs: chattr; mount: umount; dnf: the bench's traditional path (and its test);
 # debootstrap: .ci/fresh-debian.sh, the fresh-machine check; findutils (find, which
-# engine/tree_delta.py runs) is essential.
+# engine/tree_delta.py runs) is essential. ostree-boot: ostree-prepare-root, which the
+# generated initramfs runs (engine/initramfs.py); linux-image-amd64 and kmod: the real
+# kernel and modules tests/test_initramfs.py packages, and modprobe, its witness;
+# qemu-system-x86: booting a tree (e2fsprogs' mkfs.ext4 makes its disk).
 APT_PROGRAMS := ostree rpm rpm2cpio cpio createrepo-c bubblewrap busybox-static gcc libc6-dev \
-	binutils gnupg chromium procps e2fsprogs mount dnf debootstrap
+	binutils gnupg chromium procps e2fsprogs mount dnf debootstrap ostree-boot kmod \
+	linux-image-amd64 qemu-system-x86
 APT_PACKAGES := $(APT_LIBRARIES) $(APT_PROGRAMS)
 DEMO := demo
 

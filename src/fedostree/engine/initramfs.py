@@ -11,7 +11,7 @@ deployment takes, and nothing of the tree but its kernel modules:
       dependencies in load order (engine/kmod.py) under /lib/modules/KVER, uncompressed,
       listed in /etc/fedostree-initramfs/modules; a wanted module the kernel has neither
       as a module nor built in is a warning (it may be built in all the same);
-    - /init (INIT), which follows /work/notes' boot protocol: busybox's applets, /proc,
+    - /init (INIT), the boot protocol's initramfs side: busybox's applets, /proc,
       /sys, /dev and /run; the modules; root= from the command line (/dev/vda by
       default), waited for up to 10 s and mounted read-write on /sysroot;
       ostree-prepare-root /sysroot; the mounts moved over; switch_root to /sbin/init.
