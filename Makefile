@@ -13,9 +13,10 @@ APT_LIBRARIES := gir1.2-ostree-1.0 python3-gi python3-solv python3-rpm python3-l
 # gnupg: gpg, gpgconf; chromium: the status page's rendering test; procps: ps;
 # e2fsprogs: chattr; mount: umount; dnf: the bench's traditional path (and its test);
 # debootstrap: .ci/fresh-debian.sh, the fresh-machine check; findutils (find, which
-# engine/tree_delta.py runs) is essential.
+# engine/tree_delta.py runs) is essential; linux-image-amd64: the kernel image and modules
+# that the sample `kernel` package wraps; kmod: modprobe, which lists those modules.
 APT_PROGRAMS := ostree rpm rpm2cpio cpio createrepo-c bubblewrap busybox-static gcc libc6-dev \
-	binutils gnupg chromium procps e2fsprogs mount dnf debootstrap
+	binutils gnupg chromium procps e2fsprogs mount dnf debootstrap linux-image-amd64 kmod
 APT_PACKAGES := $(APT_LIBRARIES) $(APT_PROGRAMS)
 DEMO := demo
 
