@@ -279,6 +279,21 @@ def test_kernel_wraps_the_hosts_real_kernel(sample_repo: Path, tmp_path: Path) -
     assert set(dep_lines) <= debian  # Debian's own lines, not rewritten
 
 
+def test_systemd_ships_the_boot_protocols_init(sample_repo: Path, tmp_path: Path) -> None:
+    systemd = rpm_path(sample_repo, "systemd")
+    files = file_table(systemd)
+    assert files["/usr/lib/systemd/systemd"][0] == "-rwxr-xr-x"
+    assert files["/usr/sbin/init"][4] == "../lib/systemd/systemd"
+    assert "busybox" in rpm_list(systemd, "--requires")
+    extract(systemd, tmp_path)
+    init = (tmp_path / "usr/lib/systemd/systemd").read_text()
+    assert init.startswith("#!/usr/bin/sh\n")
+    for marker in ("fedostree-booted: ", "fedostree-check: ", "fedostree-boot-done: "):
+        assert f'echo "{marker}' in init, marker
+    syntax = subprocess.run(["busybox", "sh", "-n"], input=init, capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stderr
+
+
 def test_config_files_var_content_and_system_users(sample_repo: Path) -> None:
     dbus = rpm_path(sample_repo, "dbus")
     files = file_table(dbus)
