@@ -15,13 +15,14 @@ from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.lockfile import load_lockfiles
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile
+from fedostree.server.boot.check import DEFAULT_TIMEOUT, BootOptions
 from fedostree.server.candidates import candidate_commit
 from fedostree.server.deltas import publish_deltas
 from fedostree.server.pipeline import (
     ComposeOptions,
     ComposeResult,
     Session,
-    compose_tree,
+    compose_trees,
     publish_deltas_after,
 )
 from fedostree.server.products import expand_treefiles, load_products
@@ -63,6 +64,7 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
         show_default=True,
         help="Published commits kept per ref; older ones are pruned.",
     )(f)
+    f = boot_check_options(f)
     f = click.option(
         "--no-deltas",
         is_flag=True,
@@ -70,6 +72,29 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
         "once every tree is published).",
     )(f)
     return f
+
+
+def boot_check_options(f: Callable[..., None]) -> Callable[..., None]:
+    f = click.option(
+        "--no-boot-check",
+        is_flag=True,
+        envvar="FEDOSTREE_NO_BOOT_CHECK",
+        help="Do not boot the trees in QEMU before publishing them (also when the "
+        "environment variable FEDOSTREE_NO_BOOT_CHECK is 1).",
+    )(f)
+    f = click.option(
+        "--boot-timeout",
+        type=click.FloatRange(min=1),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time a boot check gives a tree to boot, run its boot-time checks and power off.",
+    )(f)
+    return f
+
+
+def boot_options(no_boot_check: bool, boot_timeout: float) -> BootOptions | None:
+    return None if no_boot_check else BootOptions(timeout=boot_timeout)
 
 
 def publish_options(
@@ -131,6 +156,8 @@ def compose_tree_cmd(
     gpg_homedir: Path | None,
     keep_versions: int,
     no_deltas: bool,
+    no_boot_check: bool,
+    boot_timeout: float,
     print_only: bool,
 ) -> None:
     """Compose the tree TREEFILE describes into REPO: commit it to its candidate ref,
@@ -145,6 +172,7 @@ def compose_tree_cmd(
         force=force_nocache,
         **lockfile_options(lockfiles, lockfile_strict, write_lockfile_to),
         **publish_options(gpg_sign, gpg_homedir, keep_versions, no_deltas),
+        boot=boot_options(no_boot_check, boot_timeout),
     )
     _run([tf], options, as_json)
 
@@ -184,6 +212,8 @@ def compose_products_cmd(
     gpg_homedir: Path | None,
     keep_versions: int,
     no_deltas: bool,
+    no_boot_check: bool,
+    boot_timeout: float,
 ) -> None:
     """Compose, test and publish every tree of a products matrix into REPO."""
     products = load_products(products_file)
@@ -205,6 +235,7 @@ def compose_products_cmd(
         cachedir.absolute(),
         force=force_nocache,
         **publish_options(gpg_sign, gpg_homedir, keep_versions, no_deltas),
+        boot=boot_options(no_boot_check, boot_timeout),
     )
     _run(treefiles, options, as_json)
 
@@ -219,12 +250,12 @@ def _run(treefiles: Sequence[Treefile], options: ComposeOptions, as_json: bool) 
     if options.lockfile and len(treefiles) != 1:
         raise ConfigError("--lockfile applies to a single tree")
     session = Session(options)
-    results = []
-    for tf in treefiles:
-        result = compose_tree(tf, session)
-        results.append(result)
+
+    def report(result: ComposeResult) -> None:
         if not as_json:
             click.echo(_describe(result))
+
+    results = compose_trees(treefiles, session, report)
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
     publish_deltas_after(session, results)  # the trees are out: clients fetch objects meanwhile
