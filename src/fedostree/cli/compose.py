@@ -25,6 +25,7 @@ from fedostree.server.pipeline import (
     Session,
     compose_trees,
     publish_deltas_after,
+    run_boot_tests,
 )
 from fedostree.server.products import expand_treefiles, load_products
 from fedostree.server.publish import Signer
@@ -260,12 +261,20 @@ def _run(treefiles: Sequence[Treefile], options: ComposeOptions, as_json: bool) 
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
     publish_deltas_after(session, results)  # the trees are out: clients fetch objects meanwhile
+    proofs = run_boot_tests(session, results)
+    for ref, proof in proofs:
+        if not as_json:
+            click.echo(f"{ref}: boot-test {proof.outcome}: {proof.summary}")
     failed = [r for r in results if not r.published]
+    where = options.repo / RESULTS_DIR
     if failed:
-        where = options.repo / RESULTS_DIR
         raise FedostreeError(
             f"{', '.join(r.ref for r in failed)}: failed tests, not published (logs in {where})"
         )
+    unproven = [ref for ref, proof in proofs if proof.outcome == "failed"]
+    if unproven:
+        raise FedostreeError(f"{', '.join(unproven)}: published, but the upgrade/rollback "
+                             f"boot-test failed (logs in {where})")  # fmt: skip
 
 
 def _describe(r: ComposeResult) -> str:

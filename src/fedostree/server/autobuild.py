@@ -36,7 +36,13 @@ from fedostree.server import autobuild_record as rec
 from fedostree.server.autobuild_record import RepoKey, RepoPoll, RunLog, RunReport, State
 from fedostree.server.autobuild_record import TreeResult as TreeResult
 from fedostree.server.deltas import publish_deltas
-from fedostree.server.pipeline import ComposeOptions, PendingCompose, Session, start_compose
+from fedostree.server.pipeline import (
+    ComposeOptions,
+    PendingCompose,
+    Session,
+    run_boot_tests,
+    start_compose,
+)
 from fedostree.server.products import Products, expand_treefiles, load_products
 
 T = TypeVar("T")
@@ -124,12 +130,17 @@ def _run(
     unreachable = {p.key for p in report.polls if p.error}
     started = [(tf.ref, start_one(tf, session, unreachable & set(plan.uses[tf.ref]), run_log))
                for tf in plan.treefiles]  # fmt: skip
+    composed = []
     for ref, pending in started:  # the boot checks of the trees run in parallel
         result = pending if isinstance(pending, TreeResult) else finish_one(ref, pending, run_log)
+        if not isinstance(pending, TreeResult) and pending.result is not None:
+            composed.append(pending.result)
         report.trees.append(result)
         run_log.write(result.describe())
         on_tree(result)
     publish_deltas_in(session, report, run_log)
+    for ref, proof in run_boot_tests(session, composed):
+        run_log.write(f"{ref}: boot-test {proof.outcome}: {proof.summary}")
     advanced = advance_state(state, plan, report)
     if advanced != state:
         rec.save_state(options.repo, advanced)

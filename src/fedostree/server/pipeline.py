@@ -10,8 +10,9 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import libcomps
 import solv
@@ -29,10 +30,11 @@ from fedostree.engine.pkgcache import ensure_cached
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
 from fedostree.engine.treefile_repos import BASEARCH, repo_configs, repo_names
-from fedostree.errors import ConfigError
+from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
 from fedostree.server.boot.check import BootOptions, boot_check
+from fedostree.server.boot.proof import boot_test
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
 from fedostree.server.checks import run_checks
 from fedostree.server.deltas import publish_deltas
@@ -40,6 +42,8 @@ from fedostree.server.publish import Signer, promote, stage_candidate, update_su
 from fedostree.server.results import CheckResult, CommitResults, load_results, record_results
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+BOOT_TEST = "boot-test"
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class ComposeResult:
     published: bool = True  # False: the tests failed, the published ref did not move
     failed_checks: tuple[str, ...] = ()
     derived: str | None = None  # built from an earlier commit: which, and what changed
+    booted: bool = False  # it passed a boot check
 
 
 @dataclass
@@ -123,15 +128,18 @@ class Session:
         self._candidates_migrated = True
 
     def submit_boot(self, commit: str, ref: str) -> Future[CheckResult] | None:
-        """The commit's `boot` check, started in the background: the boots of several
-        trees run in parallel, up to the number of cores. None without boot checks."""
+        """The commit's `boot` check, started in the background. None without boot checks."""
         boot = self.options.boot
         if boot is None:
             return None
+        workdir = self.options.cachedir / "boot"
+        return self.submit(boot_check, self.out_path, commit, ref, workdir, boot)
+
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        """Boots run in the background, several in parallel, up to the number of cores."""
         if self._boots is None:
             self._boots = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="boot")
-        workdir = self.options.cachedir / "boot"
-        return self._boots.submit(boot_check, self.out_path, commit, ref, workdir, boot)
+        return self._boots.submit(work, *args)
 
     def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
         """Trees whose repositories resolve to the same URLs share one pool; the
@@ -233,11 +241,50 @@ def start_compose(tf: Treefile, session: Session) -> PendingCompose:
         finally:
             remover.join()
         return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
-                             derived=build.derived)  # fmt: skip
+                             derived=build.derived, booted=boot is not None)  # fmt: skip
 
     if boot is None:
         return PendingCompose(finish())
     return PendingCompose(finisher=finish)
+
+
+def run_boot_tests(
+    session: Session, results: Sequence[ComposeResult]
+) -> list[tuple[str, CheckResult]]:
+    """After publishing: `compose boot-test` (server/boot/proof.py) for every tree that
+    passed a boot check and has an earlier published version, in parallel; each outcome
+    is added to the new commit's test results as the check `boot-test`."""
+    boot = session.options.boot
+    proven = [r for r in results if r.booted and r.published and r.changed]
+    proven = [r for r in proven if ot.commit_parent(session.out_repo, r.commit) is not None]
+    if boot is None or not proven:
+        return []
+    futures = [session.submit(prove_upgrade, session.out_path, r, session.options.cachedir, boot)
+               for r in proven]  # fmt: skip
+    checks = [f.result() for f in futures]
+    for r, check in zip(proven, checks, strict=True):
+        recorded = load_results(session.out_path, r.commit)
+        if recorded is not None:
+            record_results(session.out_path, replace(recorded, checks=(*recorded.checks, check)))
+    return [(r.ref, check) for r, check in zip(proven, checks, strict=True)]
+
+
+def prove_upgrade(
+    repo_path: Path, r: ComposeResult, cachedir: Path, boot: BootOptions
+) -> CheckResult:
+    start = time.monotonic()
+    workdir = cachedir / "boot-test" / r.ref.replace("/", "_")
+    try:
+        proof = boot_test(repo_path, r.ref, workdir, boot)
+    except FedostreeError as e:
+        log.warning("%s: boot-test failed: %s", r.ref, e)
+        return CheckResult(BOOT_TEST, "failed", time.monotonic() - start, f"{e}\n", str(e))
+    lines = [f"boot {n} ({b.step}, {b.booted.run.seconds:.1f} s): {b.booted.marker}"
+             for n, b in enumerate(proof.boots, 1)]  # fmt: skip
+    summary = (f"upgrade {proof.previous[:12]} -> {proof.current[:12]} and rollback booted "
+               "as expected; /etc and /var kept")  # fmt: skip
+    return CheckResult(BOOT_TEST, "passed", time.monotonic() - start,
+                       "\n".join([summary, *lines]) + "\n", summary)  # fmt: skip
 
 
 def wait_for_boot(boot: Future[CheckResult], ref: str) -> CheckResult:
