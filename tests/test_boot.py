@@ -94,7 +94,7 @@ def test_a_good_tree_boots_before_it_is_published(good: dict) -> None:
     outcome, summary, log = boot_result(repo, oldest)
     assert outcome == "passed", log[:2000]
     # the tree's own init printed its marker: the version from os-release, the commit
-    assert f'version="20.0 (Heisenbug)" commit={oldest} ostree=/ostree/boot.' in summary
+    assert f'version="20 (Heisenbug)" commit={oldest} ostree=/ostree/boot.' in summary
     assert summary.startswith("booted in ")
     # the log is the serial console, from the kernel's first line to the power-off
     assert "Linux version" in log and "fedostree-check: etc-writable ok" in log
@@ -137,7 +137,7 @@ def test_boot_test_cli_boots_three_times_and_ostree_agrees(good: dict, tmp_path:
     steps = [(b["step"], b["commit"], b["boots"]) for b in proof["boots"]]
     assert steps == [("previous", old, 1), ("upgraded", new, 2), ("rolled-back", old, 3)]
     versions = [b["version"] for b in proof["boots"]]
-    assert versions == ["20.0 (Heisenbug)", "20.1 (Heisenbug)", "20.0 (Heisenbug)"]
+    assert versions == ["20 (Heisenbug)", "20.1 (Heisenbug)", "20 (Heisenbug)"]
     # the /etc change made before the upgrade was seen by the upgraded and rolled-back boots
     probes = [b["probe"] for b in proof["boots"]]
     assert (

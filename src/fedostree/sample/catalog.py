@@ -1750,5 +1750,16 @@ CATALOG: dict[str, Shape] = {
     "brokenapp": Shape("0.1", "1.fc20", "An application whose package misses its program",
                        "MIT", kind="plain", requires=("filesystem",),
                        files=(symlink("/usr/bin/brokenapp", "../libexec/brokenapp/brokenapp"),)),
+    # Deliberately unbootable: the tree passes every static check, but at boot the
+    # package's boot-time check (run by the init from /usr/lib/fedostree/boot-checks.d)
+    # finds its state missing, so the tree fails the `boot` check and stays unpublished.
+    "brokenboot": Shape(
+        "0.1", "1.fc20", "A service whose boot-time check fails", "MIT", kind="plain",
+        requires=("systemd",),
+        files=(directory("/usr/lib/fedostree"), directory("/usr/lib/fedostree/boot-checks.d"),
+               text_file("/usr/lib/fedostree/boot-checks.d/brokenboot",
+                         "#!/usr/bin/sh\necho 'brokenboot: /var/lib/brokenboot/state is missing'"
+                         "\nexit 1\n", mode=0o755)),
+    ),
 }
 # fmt: on
