@@ -13,13 +13,14 @@ APT_LIBRARIES := gir1.2-ostree-1.0 python3-gi python3-solv python3-rpm python3-l
 # gnupg: gpg, gpgconf; chromium: the status page's rendering test; procps: ps;
 # e2fsprogs: chattr; mount: umount; dnf: the bench's traditional path (and its test);
 # debootstrap: .ci/fresh-debian.sh, the fresh-machine check; findutils (find, which
-# engine/tree_delta.py runs) is essential. ostree-boot: ostree-prepare-root, which the
-# generated initramfs runs (engine/initramfs.py); linux-image-amd64 and kmod: the real
-# kernel and modules tests/test_initramfs.py packages, and modprobe, its witness;
-# qemu-system-x86: booting a tree (e2fsprogs' mkfs.ext4 makes its disk).
+# engine/tree_delta.py runs) is essential. Booting trees (server/boot, issue 12):
+# qemu-system-x86: qemu-system-x86_64; ostree-boot: the real ostree-prepare-root the
+# initramfs runs; e2fsprogs also gives mkfs.ext4 and debugfs (the disk images);
+# linux-image-amd64: the kernel image and modules that the sample `kernel` package wraps;
+# kmod: modprobe, which lists those modules.
 APT_PROGRAMS := ostree rpm rpm2cpio cpio createrepo-c bubblewrap busybox-static gcc libc6-dev \
-	binutils gnupg chromium procps e2fsprogs mount dnf debootstrap ostree-boot kmod \
-	linux-image-amd64 qemu-system-x86
+	binutils gnupg chromium procps e2fsprogs mount dnf debootstrap qemu-system-x86 ostree-boot \
+	linux-image-amd64 kmod
 APT_PACKAGES := $(APT_LIBRARIES) $(APT_PROGRAMS)
 DEMO := demo
 
@@ -59,7 +60,7 @@ test: setup lint typecheck
 
 # libostree marks deployment roots immutable: lift that before removing the demo sysroot.
 clean:
-	-chattr -R -i $(DEMO)/sysroot 2>/dev/null
+	-chattr -R -i $(DEMO) 2>/dev/null
 	rm -rf $(VENV) $(DEMO)
 
 # The benchmark (bench/README.md). Full: the synthesized CentOS Stream 9 universe at real

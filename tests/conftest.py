@@ -1,8 +1,13 @@
 """Shared fixtures. Heavier ones live in tests/support/ and are registered here."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Composes do not boot their trees in QEMU unless a test asks for it (tests/test_boot.py
+# sets FEDOSTREE_NO_BOOT_CHECK=0): a boot takes seconds of CPU the other tests do not need.
+os.environ["FEDOSTREE_NO_BOOT_CHECK"] = "1"
 
 pytest_plugins = [
     "tests.support.rpms",

@@ -1,5 +1,6 @@
-"""The demo's six trees, composed, tested and published from the sample universe, and the
-seventh, deliberately broken tree that fails its tests and stays unpublished (slow tier)."""
+"""The demo's six trees, composed, tested, booted in QEMU and published from the sample
+universe, and the seventh and eighth, deliberately broken trees that fail their tests (one
+its static checks, the other its boot) and stay unpublished (slow tier)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ TREES = [
     "workstation/gnome-development-and-virt",
 ]
 BROKEN = PREFIX + "experimental/broken-app"
+UNBOOTABLE = PREFIX + "experimental/broken-boot"
 REPO_FILE = "/usr/etc/yum.repos.d/fedostree-sample.repo"  # /etc is /usr/etc in a commit
 LAYERABLE = {"sample-editor", "libsample-widgets", "sample-editor-data"}
 TRIGGER_OWNERS = {"glibc", "hicolor-icon-theme", "glib2"}
@@ -41,10 +43,13 @@ def composed(tmp_path_factory: pytest.TempPathFactory, sample_repo: Path) -> dic
     products = write_config(root / "config", sample_repo)
     args = ("compose", "products", products, "--repo", root / "repo", "--cachedir", root / "cache")
     start = time.monotonic()
-    first = run(*args)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FEDOSTREE_NO_BOOT_CHECK", "0")  # every tree boots in QEMU before publishing
+        first = run(*args)
     first_time = time.monotonic() - start
     assert error_message(first, 1) == (
-        f"{BROKEN}: failed tests, not published (logs in {root / 'repo'}/extensions/fedostree/results)"
+        f"{BROKEN}, {UNBOOTABLE}: failed tests, not published "
+        f"(logs in {root / 'repo'}/extensions/fedostree/results)"
     )
     return {
         "root": root,
@@ -69,6 +74,7 @@ def test_six_refs_in_one_archive_repo(composed: dict) -> None:
     repo = composed["repo"]
     assert sorted(published_refs(repo)) == sorted(PREFIX + t for t in TREES)
     assert f"candidates:{BROKEN}" in refs(repo)
+    assert f"candidates:{UNBOOTABLE}" in refs(repo)
     ostree(repo, "fsck")
     for tree in TREES:
         assert f"{PREFIX}{tree}: committed 20 " in composed["first"].stdout
@@ -92,8 +98,10 @@ def test_checkout_is_a_bootable_os_tree(composed: dict, tree: str, tmp_path: Pat
     repo = composed["repo"]
     co = checkout(repo, PREFIX + tree, tmp_path / "co")
     assert (co / "usr/etc/passwd").exists() and not (co / "etc").exists()
-    assert list((co / "usr/lib/modules").glob("*/vmlinuz"))
-    assert list((co / "usr/lib/modules").glob("*/initramfs.img"))
+    moddir = co / "usr/lib/modules/3.11.10-301.fc20.x86_64"
+    assert (moddir / "vmlinuz").read_bytes()[0x202:0x206] == b"HdrS"  # the host's real kernel
+    assert "kernel/fs/ext4/ext4.ko:" in (moddir / "modules.dep").read_text()
+    assert (co / "usr/sbin/init").resolve() == (co / "usr/lib/systemd/systemd").resolve()
     listing = ostree(repo, "show", "--print-metadata-key=rpmostree.rpmdb.pkglist", PREFIX + tree)
     expected = sorted(item.split("'")[1] for item in listing.split("), ("))
     assert rpmdb_names(co) == expected
@@ -127,7 +135,6 @@ def test_stock_ostree_admin_deploy_accepts_the_tree(composed: dict, sysroot: Pat
     assert len(entries) == 1
     entry = dict(line.split(" ", 1) for line in entries[0].read_text().splitlines())
     assert entry["linux"].endswith("/vmlinuz-3.11.10-301.fc20.x86_64")
-    assert entry["initrd"].endswith("/initramfs-3.11.10-301.fc20.x86_64.img")
     assert "ostree=/ostree/boot.1/fedostree/" in entry["options"]
 
 
@@ -179,12 +186,38 @@ def test_broken_tree_failed_its_checks(composed: dict) -> None:
     assert "/usr/bin/brokenapp -> ../libexec/brokenapp/brokenapp" in log
 
 
+def test_every_published_tree_booted_its_own_commit(composed: dict) -> None:
+    repo = composed["repo"]
+    for ref, commit in published_refs(repo).items():
+        results = load_results(repo, commit)
+        assert results is not None
+        (boot,) = [c for c in results.checks if c.name == "boot"]
+        assert boot.outcome == "passed", (ref, boot.log[:3000])
+        assert f'version="20 (Heisenbug)" commit={commit} ostree=/ostree/boot.' in boot.summary
+        assert "fedostree-boot-done: checks=2 failed=0" in boot.log
+
+
+def test_unbootable_tree_failed_boot_alone(composed: dict) -> None:
+    """broken-boot passes every other check; its package's boot-time check fails at boot."""
+    assert f"{UNBOOTABLE}: committed 20 " in composed["first"].stdout
+    assert "failed tests: boot, not published" in composed["first"].stdout
+    commit = refs(composed["repo"])[f"candidates:{UNBOOTABLE}"]
+    results = load_results(composed["repo"], commit)
+    assert results is not None and results.failed == ["boot"]
+    (boot,) = [c for c in results.checks if c.name == "boot"]
+    assert boot.summary.startswith("boot-time checks failed: brokenboot failed")
+    assert "brokenboot: /var/lib/brokenboot/state is missing" in boot.log
+    assert (
+        f"warning: {UNBOOTABLE}: boot failed: boot-time checks failed" in composed["first"].stderr
+    )
+
+
 def test_recompose_reports_all_six_unchanged(composed: dict) -> None:
     start = time.monotonic()
     second = run(*composed["args"])
     elapsed = time.monotonic() - start
-    assert second.exit_code == 1  # the broken tree is still failed
-    assert second.stdout.count(": unchanged 20 ") == 7
+    assert second.exit_code == 1  # the broken trees are still failed
+    assert second.stdout.count(": unchanged 20 ") == 8
     print(f"first compose {composed['first_time']:.1f}s, no-op recompose {elapsed:.1f}s")
 
 

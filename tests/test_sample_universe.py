@@ -16,6 +16,7 @@ import solv
 
 from fedostree.errors import CommandError, ConfigError, FedostreeError
 from fedostree.sample.comps import COMPS_EXTRACT
+from fedostree.sample.hostkernel import find_host_kernel
 from fedostree.sample.plan import PlannedFile, PlannedPackage, check_paths
 from fedostree.sample.universe import CONTENT_TAG, build_sample_repo, is_current, run_command
 from tests.support.data import DATA
@@ -25,6 +26,7 @@ from tests.support.sample import (
     bwrap_works,
     comps_members,
     expand,
+    extract,
     file_table,
     repomd_locations,
     resolve,
@@ -246,20 +248,50 @@ def test_glibc_ships_ldconfig(sample_repo: Path) -> None:
     assert "/etc/ld.so.conf" in rpm_list(glibc, "--configfiles")
 
 
-def test_kernel(sample_repo: Path) -> None:
+def test_kernel_wraps_the_hosts_real_kernel(sample_repo: Path, tmp_path: Path) -> None:
+    """Fedora 20's name and version around the build host's kernel image and the modules
+    a boot from a virtio disk with an ext4 root needs; no initramfs (the compose makes it)."""
     kernel = rpm_path(sample_repo, "kernel")
     assert rpm_query(kernel, "%{VERSION}-%{RELEASE}.%{ARCH}") == KVER
-    files = file_table(kernel)
-    for path in (f"/boot/vmlinuz-{KVER}", f"/boot/initramfs-{KVER}.img",
-                 f"/usr/lib/modules/{KVER}/modules.dep",
-                 f"/usr/lib/modules/{KVER}/kernel/drivers/fake.ko"):  # fmt: skip
-        assert path in files, path
-    sizes = dict(
-        line.split() for line in rpm_query(kernel, "[%{FILENAMES} %{FILESIZES}\n]").splitlines()
-    )
-    assert int(sizes[f"/boot/vmlinuz-{KVER}"]) >= 4096
     requires = {line.split()[0] for line in rpm_list(kernel, "--requires")}
     assert {"linux-firmware", "grubby"} <= requires
+    files = file_table(kernel)
+    assert files[f"/boot/vmlinuz-{KVER}"][0] == "-rwxr-xr-x"
+    assert not [path for path in files if "initramfs" in path or "initrd" in path]
+    extract(kernel, tmp_path)
+    vmlinuz = (tmp_path / f"boot/vmlinuz-{KVER}").read_bytes()
+    assert vmlinuz[0x202:0x206] == b"HdrS"  # the x86 boot protocol's header: a bzImage
+    host = find_host_kernel()
+    assert vmlinuz == host.vmlinuz.read_bytes()
+    moddir = tmp_path / f"usr/lib/modules/{KVER}"
+    shipped = sorted(str(p.relative_to(moddir)) for p in moddir.rglob("*.ko*"))
+    assert shipped == sorted(host.modules)
+    names = {Path(module).name.removesuffix(".ko") for module in shipped}
+    assert {"virtio_ring", "virtio", "virtio_pci", "virtio_blk", "jbd2", "mbcache", "ext4"} <= names
+    for module in shipped:
+        assert (moddir / module).read_bytes() == host.module_path(module).read_bytes(), module
+    dep_lines = (moddir / "modules.dep").read_text().splitlines()
+    deps = {line.split(":")[0]: line.split(":")[1].split() for line in dep_lines}
+    assert sorted(deps) == shipped and len(dep_lines) == len(shipped)
+    assert all(set(needed) <= set(shipped) for needed in deps.values())
+    assert deps["kernel/fs/ext4/ext4.ko"]  # ext4 needs jbd2, mbcache, crc16
+    debian = set((host.moddir / "modules.dep").read_text().splitlines())
+    assert set(dep_lines) <= debian  # Debian's own lines, not rewritten
+
+
+def test_systemd_ships_the_boot_protocols_init(sample_repo: Path, tmp_path: Path) -> None:
+    systemd = rpm_path(sample_repo, "systemd")
+    files = file_table(systemd)
+    assert files["/usr/lib/systemd/systemd"][0] == "-rwxr-xr-x"
+    assert files["/usr/sbin/init"][4] == "../lib/systemd/systemd"
+    assert "busybox" in rpm_list(systemd, "--requires")
+    extract(systemd, tmp_path)
+    init = (tmp_path / "usr/lib/systemd/systemd").read_text()
+    assert init.startswith("#!/usr/bin/sh\n")
+    for marker in ("fedostree-booted: ", "fedostree-check: ", "fedostree-boot-done: "):
+        assert f'echo "{marker}' in init, marker
+    syntax = subprocess.run(["busybox", "sh", "-n"], input=init, capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stderr
 
 
 def test_config_files_var_content_and_system_users(sample_repo: Path) -> None:

@@ -28,6 +28,7 @@ console = Console(width=None if sys.stdout.isatty() else 120)
 SAMPLE_REPO_ID = "fedostree-sample"
 PREFIX = "fedostree/20/x86_64/"
 BROKEN = PREFIX + "experimental/broken-app"
+UNBOOTABLE = PREFIX + "experimental/broken-boot"
 SERVE_PORT = 8080  # the sample trees' fedostree-sample.repo names it (sample/catalog.py)
 
 
@@ -44,7 +45,8 @@ def fedostree(*args: str | Path, expect: tuple[int, ...] = (0,)) -> float:
     if result.returncode not in expect:
         sys.exit(result.returncode)
     if result.returncode != 0:
-        console.print(f"(exit {result.returncode}, as expected: {BROKEN} fails its tests)")
+        console.print(f"(exit {result.returncode}, as expected: {BROKEN} and {UNBOOTABLE} "
+                      "fail their tests)")  # fmt: skip
     return time.monotonic() - start
 
 
@@ -107,6 +109,23 @@ def show_trees(repo_path: Path) -> None:
     )
 
 
+def show_boots(repo_path: Path) -> None:
+    """Every published tree's `boot` check: its boot time and the marker its init printed."""
+    repo = ot.open_repo(repo_path)
+    table = Table(title="Every published tree, booted in QEMU before it was published")
+    for column in ("ref", "boot", "marker printed by the tree's init on the serial console"):
+        table.add_column(column)
+    for ref, commit in sorted(published_refs(repo).items()):
+        results = load_results(repo_path, commit)
+        boots = [c for c in results.checks if c.name == "boot"] if results else []
+        if not boots:
+            table.add_row(ref, "-", "(no boot check)")
+            continue
+        marker = boots[0].summary.split(": ", 1)[-1]
+        table.add_row(ref, f"{boots[0].outcome}, {boots[0].duration:.1f} s", marker)
+    console.print(table)
+
+
 def show_failures(repo_path: Path, ref: str) -> None:
     """The logs of the checks the newest candidate of ref failed."""
     commit = candidate_commit(ot.open_repo(repo_path), ref)
@@ -114,6 +133,18 @@ def show_failures(repo_path: Path, ref: str) -> None:
     for check in results.checks if results else ():
         if check.outcome != "passed":
             console.print(f"[bold]{check.name}.log:[/bold]\n{check.log.rstrip()}")
+
+
+def show_boot_failure(repo_path: Path, ref: str) -> None:
+    """The verdict and the serial console's last lines of a tree that failed `boot`."""
+    commit = candidate_commit(ot.open_repo(repo_path), ref)
+    results = load_results(repo_path, commit) if commit else None
+    for check in results.checks if results else ():
+        if check.name == "boot":
+            verdict = check.log.split("\nboot entry:", 1)[0].rstrip()
+            console.print(
+                f"[bold]boot.log[/bold] (the start; the whole console follows it):\n{verdict}"
+            )
 
 
 def _disk_usage(path: Path) -> int:
@@ -248,6 +279,20 @@ def local_story(demo: Path, autobuild: tuple[str | Path, ...], root: tuple[str, 
     fedostree("status", *root)
 
 
+def boot_story(demo: Path) -> None:
+    """rpm-ostree's upgrade-rollback test with real boots, on the published base/minimal."""
+    step(
+        "14. Upgrade and rollback, proven by booting: the previous base/minimal boots, the "
+        "client upgrades it (an /etc change made before is kept), it boots, the client "
+        "rolls back, it boots"
+    )
+    workdir = demo / "boot-test"
+    fedostree("compose", "boot-test", PREFIX + LOCAL_TREE, "--repo", demo / "repo",
+              "--workdir", workdir)  # fmt: skip
+    console.print("The stock ostree on the proof's sysroot (read back from its disk image):")
+    subprocess.run(["ostree", "admin", "status", f"--sysroot={workdir / 'sysroot'}"], check=False)
+
+
 def write_local_treefile(config: Path, tree: str) -> Path:
     """The tree's treefile, as `compose products --only TREE --print-only` prints it."""
     argv = ["compose", "products", str(config / "products.json"), "--only", tree, "--print-only"]
@@ -294,13 +339,17 @@ def main() -> None:
     first = fedostree(*compose, expect=(0, 1))
     fedostree("compose", "results", BROKEN, "--repo", demo / "repo", expect=(0, 1))
     show_failures(demo / "repo", BROKEN)
+    fedostree("compose", "results", UNBOOTABLE, "--repo", demo / "repo", expect=(0, 1))
+    show_boot_failure(demo / "repo", UNBOOTABLE)
     step("3. What was published")
     show_trees(demo / "repo")
+    show_boots(demo / "repo")
     step("4. Compose again: nothing changed, so nothing is downloaded or committed")
     second = fedostree(*compose, expect=(0, 1))
     console.print(f"compose took {first:.1f}s; the no-op recompose took {second:.1f}s")
     autobuild = ("autobuild", products, *publishing, "--once")
     client_story(demo, autobuild, public_key)
+    boot_story(demo)
     console.print(
         f"Inspect it: ostree --repo={demo / 'repo'} refs; ostree admin status --sysroot={demo / 'sysroot'}; "
         f"fedostree serve --repo {demo / 'repo'} --rpm-repo {demo / 'sample-repo'} and open "

@@ -79,7 +79,7 @@ def measure_assembly(sc: Scenario, reps: int) -> Measured:
     of the tree it assembled; reps times each."""
     cold = sc.cold()
     name = cold.largest
-    session = Session(ComposeOptions(repo=sc.repo, cachedir=sc.cachedir))
+    session = Session(ComposeOptions(repo=sc.repo, cachedir=sc.cachedir, boot=None))
     tf = load_treefile(sc.treefile(name))
     cached = ensure_cached(session.build_repo, resolve_packages(tf, session), sc.cachedir)
     work = fresh_dir(sc.root / "assembly")

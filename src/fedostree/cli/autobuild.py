@@ -11,7 +11,7 @@ from types import FrameType
 
 import click
 
-from fedostree.cli.compose import DEFAULT_CACHEDIR
+from fedostree.cli.compose import DEFAULT_CACHEDIR, boot_check_options, boot_options
 from fedostree.errors import ConfigError
 from fedostree.server.autobuild import (
     AutobuildOptions,
@@ -64,6 +64,7 @@ class Stopped(BaseException):
     show_default=True,
     help="Published commits kept per ref.",
 )
+@boot_check_options
 @click.option("--json", "as_json", is_flag=True, help="Print each run's summary as JSON.")
 @click.pass_context
 def autobuild(
@@ -76,6 +77,8 @@ def autobuild(
     gpg_sign: str | None,
     gpg_homedir: Path | None,
     keep_versions: int,
+    no_boot_check: bool,
+    boot_timeout: float,
     as_json: bool,
 ) -> None:
     """Compose the trees of PRODUCTS into REPO whenever their repositories change.
@@ -96,6 +99,7 @@ def autobuild(
         gpg_sign=gpg_sign,
         gpg_homedir=gpg_homedir.absolute() if gpg_homedir else None,
         keep_versions=keep_versions,
+        boot=boot_options(no_boot_check, boot_timeout),
     )
     options = AutobuildOptions(products_file.absolute(), compose)
     with autobuild_lock(repo), stop_on_sigterm():

@@ -15,14 +15,17 @@ from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.lockfile import load_lockfiles
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import load_treefile
+from fedostree.server.boot.check import DEFAULT_TIMEOUT, BootOptions
+from fedostree.server.boot.proof import boot_test
 from fedostree.server.candidates import candidate_commit
 from fedostree.server.deltas import publish_deltas
 from fedostree.server.pipeline import (
     ComposeOptions,
     ComposeResult,
     Session,
-    compose_tree,
+    compose_trees,
     publish_deltas_after,
+    run_boot_tests,
 )
 from fedostree.server.products import expand_treefiles, load_products
 from fedostree.server.publish import Signer
@@ -63,6 +66,7 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
         show_default=True,
         help="Published commits kept per ref; older ones are pruned.",
     )(f)
+    f = boot_check_options(f)
     f = click.option(
         "--no-deltas",
         is_flag=True,
@@ -70,6 +74,29 @@ def _common(f: Callable[..., None]) -> Callable[..., None]:
         "once every tree is published).",
     )(f)
     return f
+
+
+def boot_check_options(f: Callable[..., None]) -> Callable[..., None]:
+    f = click.option(
+        "--no-boot-check",
+        is_flag=True,
+        envvar="FEDOSTREE_NO_BOOT_CHECK",
+        help="Do not boot the trees in QEMU before publishing them (also when the "
+        "environment variable FEDOSTREE_NO_BOOT_CHECK is 1).",
+    )(f)
+    f = click.option(
+        "--boot-timeout",
+        type=click.FloatRange(min=1),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        metavar="SECONDS",
+        help="Time a boot check gives a tree to boot, run its boot-time checks and power off.",
+    )(f)
+    return f
+
+
+def boot_options(no_boot_check: bool, boot_timeout: float) -> BootOptions | None:
+    return None if no_boot_check else BootOptions(timeout=boot_timeout)
 
 
 def publish_options(
@@ -131,6 +158,8 @@ def compose_tree_cmd(
     gpg_homedir: Path | None,
     keep_versions: int,
     no_deltas: bool,
+    no_boot_check: bool,
+    boot_timeout: float,
     print_only: bool,
 ) -> None:
     """Compose the tree TREEFILE describes into REPO: commit it to its candidate ref,
@@ -145,6 +174,7 @@ def compose_tree_cmd(
         force=force_nocache,
         **lockfile_options(lockfiles, lockfile_strict, write_lockfile_to),
         **publish_options(gpg_sign, gpg_homedir, keep_versions, no_deltas),
+        boot=boot_options(no_boot_check, boot_timeout),
     )
     _run([tf], options, as_json)
 
@@ -184,6 +214,8 @@ def compose_products_cmd(
     gpg_homedir: Path | None,
     keep_versions: int,
     no_deltas: bool,
+    no_boot_check: bool,
+    boot_timeout: float,
 ) -> None:
     """Compose, test and publish every tree of a products matrix into REPO."""
     products = load_products(products_file)
@@ -205,6 +237,7 @@ def compose_products_cmd(
         cachedir.absolute(),
         force=force_nocache,
         **publish_options(gpg_sign, gpg_homedir, keep_versions, no_deltas),
+        boot=boot_options(no_boot_check, boot_timeout),
     )
     _run(treefiles, options, as_json)
 
@@ -219,21 +252,29 @@ def _run(treefiles: Sequence[Treefile], options: ComposeOptions, as_json: bool) 
     if options.lockfile and len(treefiles) != 1:
         raise ConfigError("--lockfile applies to a single tree")
     session = Session(options)
-    results = []
-    for tf in treefiles:
-        result = compose_tree(tf, session)
-        results.append(result)
+
+    def report(result: ComposeResult) -> None:
         if not as_json:
             click.echo(_describe(result))
+
+    results = compose_trees(treefiles, session, report)
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
     publish_deltas_after(session, results)  # the trees are out: clients fetch objects meanwhile
+    proofs = run_boot_tests(session, results)
+    for ref, proof in proofs:
+        if not as_json:
+            click.echo(f"{ref}: boot-test {proof.outcome}: {proof.summary}")
     failed = [r for r in results if not r.published]
+    where = options.repo / RESULTS_DIR
     if failed:
-        where = options.repo / RESULTS_DIR
         raise FedostreeError(
             f"{', '.join(r.ref for r in failed)}: failed tests, not published (logs in {where})"
         )
+    unproven = [ref for ref, proof in proofs if proof.outcome == "failed"]
+    if unproven:
+        raise FedostreeError(f"{', '.join(unproven)}: published, but the upgrade/rollback "
+                             f"boot-test failed (logs in {where})")  # fmt: skip
 
 
 def _describe(r: ComposeResult) -> str:
@@ -264,6 +305,61 @@ def compose_verify_cmd(rev: str, repo: Path, cachedir: Path, as_json: bool) -> N
     root dirtree and dirmeta agree, 1 with each differing path otherwise. No ref moves."""
     result = verify_commit(repo, rev, cachedir.absolute())
     report_verification(result, rev, as_json=as_json)
+
+
+@compose.command("boot-test")
+@click.argument("ref")
+@click.option("--repo", type=_path, required=True, help="The published OSTree repository.")
+@click.option(
+    "--from",
+    "from_rev",
+    metavar="REV",
+    help="The commit to upgrade from (default: the published commit's parent).",
+)
+@click.option(
+    "--workdir",
+    type=_path,
+    help="Where the sysroot, disk image and serial logs are kept [default: CACHEDIR/boot-test/REF].",
+)
+@click.option(
+    "--cachedir", type=_path, default=DEFAULT_CACHEDIR, show_default=True, help="Cache directory."
+)
+@click.option(
+    "--boot-timeout",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time limit of each boot.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the three boots as JSON.")
+def compose_boot_test_cmd(ref: str, repo: Path, from_rev: str | None, workdir: Path | None,
+                          cachedir: Path, boot_timeout: float, as_json: bool) -> None:  # fmt: skip
+    """Prove that REF's newest published commit upgrades and rolls back, by booting.
+
+    The previous version is deployed into a fresh sysroot and booted in QEMU; the
+    client upgrades it to REF's commit, which is booted; the client rolls back, and the
+    previous version is booted again. Each boot must print the tree's marker with the
+    expected commit; an /etc change made before the upgrade and /var must survive.
+    """
+    out = ot.open_repo(repo)
+    previous = None
+    if from_rev is not None:
+        previous = ot.resolve_rev(out, from_rev)
+        if previous is None:
+            raise ConfigError(f"--from {from_rev}: no such commit in {repo}")
+    where = workdir or cachedir / "boot-test" / ref.replace("/", "_")
+    proof = boot_test(repo, ref, where.absolute(), BootOptions(boot_timeout), previous)
+    if as_json:
+        click.echo(json.dumps({"ref": ref, "previous": proof.previous, "current": proof.current,
+                               "workdir": str(proof.workdir),
+                               "boots": [b.to_json() for b in proof.boots]}, indent=2))  # fmt: skip
+        return
+    for number, boot in enumerate(proof.boots, 1):
+        click.echo(f"boot {number} ({boot.step}, {boot.booted.run.seconds:.1f} s): "
+                   f"{boot.booted.marker}")  # fmt: skip
+    click.echo(f"{ref}: upgrade {proof.previous[:12]} -> {proof.current[:12]} and rollback "
+               f"booted as expected; /etc and /var kept (sysroot in {proof.workdir})")  # fmt: skip
 
 
 @compose.command("deltas")

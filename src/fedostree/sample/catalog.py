@@ -61,6 +61,132 @@ LICENSE_TEXTS = {
     "Public Domain": "This software is in the public domain.\n",
 }
 
+# The sample trees' init (/sbin/init -> /usr/lib/systemd/systemd), the tree's part of the
+# boot protocol that fedostree's boot check follows. The lines starting `fedostree-` are a
+# contract with the server's boot check: keep their format.
+SAMPLE_INIT = """\
+# Stands in for systemd as PID 1 of a booted sample tree: mounts the API file systems and
+# the stateroot's /var (as ostree-system-generator's var.mount would), counts the boots
+# in /var, prints the markers the boot check reads, runs the boot-time checks (each
+# executable in /usr/lib/fedostree/boot-checks.d/ too) and powers the machine off.
+# Busybox applets are called as `$bb APPLET`: PID 1 relies on no PATH and no symlinks.
+bb=/usr/sbin/busybox
+export PATH=/usr/sbin:/usr/bin
+if [ "$$" != 1 ]; then
+    echo "systemd (systemd) 208: the fedostree sample init runs as PID 1 only" >&2
+    exit 1
+fi
+
+fail() {  # a step the boot cannot go on without: say which, then power off
+    echo "fedostree-init: $*"
+    $bb sync
+    $bb poweroff -f
+    exit 1
+}
+
+mounted() {  # DIR: whether /proc/mounts lists it (Debian's busybox has no `mountpoint`)
+    [ -r /proc/mounts ] || return 1
+    while read -r _ dir _; do
+        if [ "$dir" = "$1" ]; then return 0; fi
+    done < /proc/mounts
+    return 1
+}
+
+mount_api() {  # TYPE DIR OPTIONS, unless DIR is a mount point already
+    mounted "$2" || $bb mount -t "$1" -o "$3" "$1" "$2" || fail "cannot mount $1 on $2"
+}
+
+mount_api proc /proc nosuid,nodev,noexec
+mount_api sysfs /sys nosuid,nodev,noexec
+mount_api devtmpfs /dev mode=0755,nosuid
+mount_api tmpfs /run mode=0755,nosuid,nodev
+
+# ostree=/ostree/boot.N/STATEROOT/BOOTCSUM/SERIAL links to
+# ../../../deploy/STATEROOT/deploy/COMMIT.SERIAL
+ostree=
+cmdline=
+read -r cmdline < /proc/cmdline
+set -f
+for arg in $cmdline; do
+    case $arg in ostree=*) ostree=${arg#ostree=} ;; esac
+done
+set +f
+[ -n "$ostree" ] || fail "no ostree= on the kernel command line"
+deployment=$($bb readlink "/sysroot$ostree") || fail "cannot read the link /sysroot$ostree"
+case $deployment in
+    */deploy/*/deploy/*) ;;
+    *) fail "/sysroot$ostree links to $deployment, not to a deployment" ;;
+esac
+checkout=${deployment##*/}
+commit=${checkout%.*}
+stateroot=${deployment%/deploy/*}
+stateroot=${stateroot##*/}
+var=/sysroot/ostree/deploy/$stateroot/var
+mounted /var || $bb mount --bind "$var" /var || fail "cannot bind-mount $var on /var"
+
+boots=/var/lib/fedostree/boots
+n=0
+if [ -f "$boots" ]; then read -r n < "$boots"; fi
+case $n in ''|*[!0-9]*) n=0 ;; esac
+n=$((n + 1))
+{ $bb mkdir -p "${boots%/*}" && echo "$n" > "$boots"; } || fail "cannot write $boots"
+
+release=/etc/os-release
+[ -f "$release" ] || release=/usr/lib/os-release
+version=$(. "$release"; echo "$VERSION")
+echo "fedostree-booted: version=\\"$version\\" commit=$commit ostree=$ostree boots=$n"
+if [ -f /etc/fedostree/boot-probe ]; then
+    probe=
+    read -r probe < /etc/fedostree/boot-probe
+    echo "fedostree-probe: $probe"
+fi
+
+checks=0
+failed=0
+report() {  # NAME [REASON]: one check's result, a pass without a reason
+    checks=$((checks + 1))
+    if [ "$#" = 1 ]; then
+        echo "fedostree-check: $1 ok"
+    else
+        failed=$((failed + 1))
+        echo "fedostree-check: $1 failed: $2"
+    fi
+}
+
+file=/etc/.fedostree-boot-check
+if ! error=$($bb touch "$file" 2>&1); then
+    report etc-writable "${error:-cannot create $file}"
+elif ! error=$($bb rm "$file" 2>&1); then
+    report etc-writable "${error:-cannot remove $file}"
+else
+    report etc-writable
+fi
+file=/usr/.fedostree-boot-check
+if $bb touch "$file" 2>/dev/null; then
+    $bb rm -f "$file"
+    report usr-readonly "created $file"
+else
+    report usr-readonly
+fi
+for check in /usr/lib/fedostree/boot-checks.d/*; do
+    if [ -f "$check" ] && [ -x "$check" ]; then
+        "$check" < /dev/null
+        status=$?
+        if [ "$status" = 0 ]; then
+            report "${check##*/}"
+        else
+            report "${check##*/}" "exit $status"
+        fi
+    fi
+done
+
+echo "fedostree-boot-done: checks=$checks failed=$failed"
+$bb sync
+$bb poweroff -f
+"""
+# The busybox applets that SAMPLE_INIT runs (the build checks that the host's busybox has them).
+INIT_APPLETS = ("mount", "sync", "poweroff", "readlink", "mkdir", "touch", "rm")
+
 # Scripts of commands that do more than print their name and version.
 COMMAND_BODIES = {
     "/usr/bin/bash": 'exec /usr/sbin/busybox sh "$@"\n',
@@ -102,6 +228,7 @@ fi
     done
 } > "$dir/gschemas.compiled"
 """,
+    "/usr/lib/systemd/systemd": SAMPLE_INIT,
 }
 
 OS_RELEASE = """\
@@ -583,7 +710,7 @@ CATALOG: dict[str, Shape] = {
     "systemd": Shape(
         "208", "9.fc20", "A System and Service Manager", "LGPLv2+", kind="plain",
         requires=("systemd-libs = {evr}", "dbus", "kmod >= 14", "util-linux >= 2.21",
-                  _so("libselinux.so.1"), "pam"),
+                  _so("libselinux.so.1"), "pam", "busybox"),
         provides=("/bin/systemctl", "/sbin/init"),
         groups=(SystemGroup("systemd-journal", 190),),
         files=(
@@ -1623,5 +1750,16 @@ CATALOG: dict[str, Shape] = {
     "brokenapp": Shape("0.1", "1.fc20", "An application whose package misses its program",
                        "MIT", kind="plain", requires=("filesystem",),
                        files=(symlink("/usr/bin/brokenapp", "../libexec/brokenapp/brokenapp"),)),
+    # Deliberately unbootable: the tree passes every static check, but at boot the
+    # package's boot-time check (run by the init from /usr/lib/fedostree/boot-checks.d)
+    # finds its state missing, so the tree fails the `boot` check and stays unpublished.
+    "brokenboot": Shape(
+        "0.1", "1.fc20", "A service whose boot-time check fails", "MIT", kind="plain",
+        requires=("systemd",),
+        files=(directory("/usr/lib/fedostree"), directory("/usr/lib/fedostree/boot-checks.d"),
+               text_file("/usr/lib/fedostree/boot-checks.d/brokenboot",
+                         "#!/usr/bin/sh\necho 'brokenboot: /var/lib/brokenboot/state is missing'"
+                         "\nexit 1\n", mode=0o755)),
+    ),
 }
 # fmt: on

@@ -18,6 +18,7 @@ from fedostree.sample.catalog import (
     LICENSE_TEXTS,
 )
 from fedostree.sample.comps import CompsGroup
+from fedostree.sample.hostkernel import HostKernel
 from fedostree.sample.shapes import FileSpec, Shape
 
 PlannedKind = Literal["file", "dir", "symlink", "host", "library"]
@@ -109,9 +110,10 @@ def check_overrides(overrides: Mapping[str, str], names: Sequence[str]) -> None:
 
 
 def plan_packages(
-    groups: Sequence[CompsGroup], overrides: Mapping[str, str] | None = None
+    groups: Sequence[CompsGroup], kernel: HostKernel, overrides: Mapping[str, str] | None = None
 ) -> tuple[PlannedPackage, ...]:
-    """Plan every package of the universe, `overrides` replacing some versions."""
+    """Plan every package of the universe, `overrides` replacing some versions; the
+    `kernel` package wraps the build host's kernel."""
     overrides = overrides or {}
     names = universe_names(groups)
     check_overrides(overrides, names)
@@ -121,7 +123,7 @@ def plan_packages(
         for name, shape in shapes.items()
     }
     extra = group_requires(groups)
-    packages = tuple(plan_package(n, shapes[n], evrs, extra.get(n, [])) for n in names)
+    packages = tuple(plan_package(n, shapes[n], evrs, extra.get(n, []), kernel) for n in names)
     check_universe(packages)
     return packages
 
@@ -137,11 +139,17 @@ def expand_evr(dep: str, name: str, evrs: Mapping[str, str]) -> str:
 
 
 def plan_package(
-    name: str, shape: Shape, evrs: Mapping[str, str], extra_requires: Sequence[str]
+    name: str,
+    shape: Shape,
+    evrs: Mapping[str, str],
+    extra_requires: Sequence[str],
+    kernel: HostKernel,
 ) -> PlannedPackage:
     version, release = evrs[name].rsplit("-", 1)
     summary = shape.summary or f"The {name} package of the fedostree sample universe"
-    files = tuple(sorted(package_files(name, version, release, shape), key=lambda f: f.path))
+    files = tuple(
+        sorted(package_files(name, version, release, shape, kernel), key=lambda f: f.path)
+    )
     requires = [*shape.requires, *extra_requires, *implied_requires(name, shape, files)]
     return PlannedPackage(
         name=name,
@@ -195,7 +203,9 @@ def owns(files: Iterable[PlannedFile], path: str) -> bool:
     return any(f.path == path for f in files)
 
 
-def package_files(name: str, version: str, release: str, shape: Shape) -> Iterator[PlannedFile]:
+def package_files(
+    name: str, version: str, release: str, shape: Shape, kernel: HostKernel
+) -> Iterator[PlannedFile]:
     yield from document_files(name, version, release, shape)
     if shape.kind == "app":
         yield plan_file(name, version, FileSpec(f"/usr/bin/{name}", "command", mode=0o755))
@@ -207,7 +217,7 @@ def package_files(name: str, version: str, release: str, shape: Shape) -> Iterat
     yield from library_files(shape.libraries)
     yield from unit_files(name, shape)
     if name == "kernel":
-        yield from kernel_files(f"{version}-{release}.x86_64")
+        yield from kernel_files(f"{version}-{release}.x86_64", kernel)
 
 
 def document_files(name: str, version: str, release: str, shape: Shape) -> Iterator[PlannedFile]:
@@ -254,24 +264,28 @@ def unit_files(name: str, shape: Shape) -> Iterator[PlannedFile]:
         yield PlannedFile(f"/usr/lib/systemd/system/{unit}", "file", text)
 
 
-def padded(text: str, size: int) -> str:
-    return (text * (size // len(text) + 1))[:size]
-
-
-def kernel_files(kver: str) -> Iterator[PlannedFile]:
+def kernel_files(kver: str, kernel: HostKernel) -> Iterator[PlannedFile]:
+    """The host's kernel image as /boot/vmlinuz-KVER (where Fedora's kernel RPM put it;
+    the compose moves /boot to /usr/lib/ostree-boot), and the modules a boot from a
+    virtio disk needs below /usr/lib/modules/KVER with their modules.dep. No initramfs:
+    as with Fedora's kernel RPM, the compose makes it."""
     modules = f"/usr/lib/modules/{kver}"
-    yield PlannedFile(
-        f"/boot/vmlinuz-{kver}", "file", padded(f"fake vmlinuz {kver}\n", 8192), 0o755
-    )
-    yield PlannedFile(
-        f"/boot/initramfs-{kver}.img", "file", padded(f"fake initramfs {kver}\n", 4096), 0o600
-    )
+    yield PlannedFile(f"/boot/vmlinuz-{kver}", "host", str(kernel.vmlinuz), 0o755)
     yield PlannedFile(f"/boot/System.map-{kver}", "file", "ffffffff81000000 T _text\n")
     yield PlannedFile(f"/boot/config-{kver}", "file", "CONFIG_64BIT=y\nCONFIG_OVERLAY_FS=m\n")
-    for directory in (modules, f"{modules}/kernel", f"{modules}/kernel/drivers"):
-        yield PlannedFile(directory, "dir", mode=0o755)
-    yield PlannedFile(f"{modules}/modules.dep", "file", "kernel/drivers/fake.ko:\n")
-    yield PlannedFile(f"{modules}/kernel/drivers/fake.ko", "file", f"fake module for {kver}\n")
+    yield PlannedFile(modules, "dir", mode=0o755)
+    directories = {parent for module in kernel.modules for parent in parent_dirs(module)}
+    for directory in sorted(directories):
+        yield PlannedFile(f"{modules}/{directory}", "dir", mode=0o755)
+    for module in kernel.modules:
+        yield PlannedFile(f"{modules}/{module}", "host", str(kernel.module_path(module)))
+    yield PlannedFile(f"{modules}/modules.dep", "file", kernel.modules_dep)
+
+
+def parent_dirs(relative: str) -> list[str]:
+    """kernel/fs/ext4/ext4.ko -> kernel, kernel/fs, kernel/fs/ext4."""
+    parts = relative.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def plan_scriptlets(shape: Shape) -> Iterator[Scriptlet]:

@@ -1,6 +1,7 @@
 """Build the sample package universe: a small, deterministic rpm-md repository shaped
 like Fedora 20 (real comps groups, dependency chains, scriptlets, shared libraries,
-a kernel, a working busybox shell) that the fedostree trees are composed from.
+the build host's kernel, a working busybox shell, an init that boots) that the fedostree
+trees are composed from.
 
 The recipe: load the groups, plan the packages, stage their files, render one spec
 with a subpackage per package, run rpmbuild, write comps.xml, run createrepo_c."""
@@ -19,15 +20,20 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fedostree.errors import CommandError, FedostreeError
-from fedostree.sample.catalog import COREUTILS_APPLETS, SAMPLE_GROUPS
+from fedostree.sample.catalog import COREUTILS_APPLETS, INIT_APPLETS, SAMPLE_GROUPS
 from fedostree.sample.comps import load_categories, load_groups, render_comps
+from fedostree.sample.hostkernel import find_host_kernel
 from fedostree.sample.plan import PlannedFile, PlannedPackage, Scriptlet, plan_packages
 
 # Bump whenever the same inputs build a different repository: a repository built before is
 # then no longer current (`is_current`), and the demo and the benchmark rebuild theirs.
 # 2: file triggers (glibc, hicolor-icon-theme, glib2), icons and schemas, the layerable
 # sample-editor, fedora-release's /etc/yum.repos.d/fedostree-sample.repo.
-GENERATOR_VERSION = 2
+# 3: bootable trees: `kernel` wraps the build host's real kernel (vmlinuz, the virtio and
+# ext4 modules, their modules.dep) and ships no initramfs; systemd's /usr/lib/systemd/systemd
+# is a busybox sh init that follows the boot protocol (mounts /var, prints the boot markers,
+# runs the boot-time checks, powers off).
+GENERATOR_VERSION = 3
 CONTENT_TAG = f"fedostree-sample-v{GENERATOR_VERSION}"  # in repomd.xml's <tags><content>
 REPOMD_NS = {"r": "http://linux.duke.edu/metadata/repo"}
 # 2013-12-17, the Fedora 20 release day: every build time and file mtime.
@@ -54,7 +60,7 @@ RPMBUILD_DEFINES = {
 def build_sample_repo(dest: Path, *, version_overrides: Mapping[str, str] | None = None) -> Path:
     """Build the sample rpm-md repository into dest (created/replaced); return dest."""
     groups = load_groups(SAMPLE_GROUPS)
-    packages = plan_packages(groups, version_overrides)
+    packages = plan_packages(groups, find_host_kernel(), version_overrides)
     check_host_tools(packages)
     dest = Path(dest).absolute()
     check_replaceable(dest)
@@ -103,7 +109,7 @@ def check_host_tools(packages: Sequence[PlannedPackage]) -> None:
         if not path.is_file():
             raise FedostreeError(f"building the sample repository needs {path} (run `make setup`)")
     applets = set(run_command([str(BUSYBOX), "--list"]).split())
-    missing = sorted(set(COREUTILS_APPLETS) - applets)
+    missing = sorted(set(COREUTILS_APPLETS + INIT_APPLETS) - applets)
     if missing:
         raise FedostreeError(f"{BUSYBOX} lacks the applets {', '.join(missing)}")
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 from fedostree.engine import ostree as ot
 from fedostree.engine.repofile import RepoConfig
@@ -36,8 +36,16 @@ from fedostree.server import autobuild_record as rec
 from fedostree.server.autobuild_record import RepoKey, RepoPoll, RunLog, RunReport, State
 from fedostree.server.autobuild_record import TreeResult as TreeResult
 from fedostree.server.deltas import publish_deltas
-from fedostree.server.pipeline import ComposeOptions, Session, compose_tree
+from fedostree.server.pipeline import (
+    ComposeOptions,
+    PendingCompose,
+    Session,
+    run_boot_tests,
+    start_compose,
+)
 from fedostree.server.products import Products, expand_treefiles, load_products
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -120,12 +128,19 @@ def _run(
         run_log.write(f"changed: {reason}")
     session = Session(options.compose)  # opens repositories and fetches metadata lazily
     unreachable = {p.key for p in report.polls if p.error}
-    for tf in plan.treefiles:
-        result = compose_one(tf, session, unreachable & set(plan.uses[tf.ref]), run_log)
+    started = [(tf.ref, start_one(tf, session, unreachable & set(plan.uses[tf.ref]), run_log))
+               for tf in plan.treefiles]  # fmt: skip
+    composed = []
+    for ref, pending in started:  # the boot checks of the trees run in parallel
+        result = pending if isinstance(pending, TreeResult) else finish_one(ref, pending, run_log)
+        if not isinstance(pending, TreeResult) and pending.result is not None:
+            composed.append(pending.result)
         report.trees.append(result)
         run_log.write(result.describe())
         on_tree(result)
     publish_deltas_in(session, report, run_log)
+    for ref, proof in run_boot_tests(session, composed):
+        run_log.write(f"{ref}: boot-test {proof.outcome}: {proof.summary}")
     advanced = advance_state(state, plan, report)
     if advanced != state:
         rec.save_state(options.repo, advanced)
@@ -195,24 +210,35 @@ def publish_deltas_in(session: Session, report: RunReport, run_log: RunLog) -> N
     run_log.write(f"static deltas: {len(made)} generated")
 
 
-def compose_one(
+def start_one(
     tf: Treefile, session: Session, unreachable: Collection[RepoKey], run_log: RunLog
-) -> TreeResult:
-    """Compose one tree; whatever goes wrong is the tree's result, never the run's end."""
+) -> TreeResult | PendingCompose:
+    """Compose one tree up to its checks; whatever goes wrong is the tree's result, never
+    the run's end."""
     if unreachable:
         names = ", ".join(f"'{key.id}'" for key in unreachable)
         return TreeResult.not_composed(tf.ref, f"repo {names} unreachable")
+    return guarded(tf.ref, run_log, lambda: start_compose(tf, session))
+
+
+def finish_one(ref: str, pending: PendingCompose, run_log: RunLog) -> TreeResult:
+    """Wait for the tree's boot check and publish it if it passed."""
+    result = guarded(ref, run_log, pending.finish)
+    return result if isinstance(result, TreeResult) else TreeResult.from_compose(result)
+
+
+def guarded(ref: str, run_log: RunLog, step: Callable[[], T]) -> T | TreeResult:
     try:
-        return TreeResult.from_compose(compose_tree(tf, session))
+        return step()
     except ResolveError as e:
         for problem in e.problems:
             run_log.write(f"  problem: {problem}")
-        return TreeResult.failed(tf.ref, str(e))
+        return TreeResult.failed(ref, str(e))
     except FedostreeError as e:
-        return TreeResult.failed(tf.ref, str(e), config=isinstance(e, ConfigError))
+        return TreeResult.failed(ref, str(e), config=isinstance(e, ConfigError))
     except Exception as e:  # a bug or an unwrapped library error: logged, the run goes on
         run_log.write(traceback.format_exc().rstrip())
-        return TreeResult.failed(tf.ref, f"{type(e).__name__}: {e}")
+        return TreeResult.failed(ref, f"{type(e).__name__}: {e}")
 
 
 def advance_state(old: State, plan: Plan, report: RunReport) -> State:

@@ -6,10 +6,13 @@ rpm-ostree's order (see `assemble_tree`)."""
 from __future__ import annotations
 
 import logging
+import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import libcomps
 import solv
@@ -19,6 +22,7 @@ from fedostree.engine import depsolve, resolve
 from fedostree.engine import ostree as ot
 from fedostree.engine.build import BuildRequest, build_tree, check_buildable
 from fedostree.engine.depsolve import Package
+from fedostree.engine.kernel import kernel_dirs
 from fedostree.engine.layers import pull_layers, resolve_layers
 from fedostree.engine.ostree import OSTree
 from fedostree.engine.pinning import lockfile_for
@@ -26,16 +30,20 @@ from fedostree.engine.pkgcache import ensure_cached
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
 from fedostree.engine.treefile_repos import BASEARCH, repo_configs, repo_names
-from fedostree.errors import ConfigError
+from fedostree.errors import ConfigError, FedostreeError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
+from fedostree.server.boot.check import BootOptions, boot_check
+from fedostree.server.boot.proof import boot_test
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
 from fedostree.server.checks import run_checks
 from fedostree.server.deltas import publish_deltas
 from fedostree.server.publish import Signer, promote, stage_candidate, update_summary
-from fedostree.server.results import CommitResults, load_results, record_results
+from fedostree.server.results import CheckResult, CommitResults, load_results, record_results
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+BOOT_TEST = "boot-test"
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class ComposeOptions:
     gpg_homedir: Path | None = None
     keep_versions: int = 10  # published commits kept per ref when pruning
     deltas: bool = True  # static deltas once the trees are published (publish_deltas)
+    boot: BootOptions | None = field(default_factory=BootOptions)  # None: no boot check
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class ComposeResult:
     published: bool = True  # False: the tests failed, the published ref did not move
     failed_checks: tuple[str, ...] = ()
     derived: str | None = None  # built from an earlier commit: which, and what changed
+    booted: bool = False  # it passed a boot check
 
 
 @dataclass
@@ -76,6 +86,7 @@ class Session:
     _build_repo: OSTree.Repo | None = None
     _signer: Signer | None = None
     _candidates_migrated: bool = False
+    _boots: ThreadPoolExecutor | None = None
 
     @property
     def out_repo(self) -> OSTree.Repo:
@@ -116,6 +127,20 @@ class Session:
             update_summary(self.out_repo, self.signer)
         self._candidates_migrated = True
 
+    def submit_boot(self, commit: str, ref: str) -> Future[CheckResult] | None:
+        """The commit's `boot` check, started in the background. None without boot checks."""
+        boot = self.options.boot
+        if boot is None:
+            return None
+        workdir = self.options.cachedir / "boot"
+        return self.submit(boot_check, self.out_path, commit, ref, workdir, boot)
+
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        """Boots run in the background, several in parallel, up to the number of cores."""
+        if self._boots is None:
+            self._boots = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="boot")
+        return self._boots.submit(work, *args)
+
     def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
         """Trees whose repositories resolve to the same URLs share one pool; the
         `lockfile-repos` join only when there is a lockfile (rpm-ostree fetches them only
@@ -127,8 +152,48 @@ class Session:
         return self._metadata[key]
 
 
+@dataclass
+class PendingCompose:
+    """A tree whose compose is done up to its checks; `finish` waits for its boot check,
+    records its results and publishes it if they passed."""
+
+    result: ComposeResult | None = None
+    finisher: Callable[[], ComposeResult] | None = None
+
+    def finish(self) -> ComposeResult:
+        if self.result is None:
+            assert self.finisher is not None
+            self.result = self.finisher()
+        return self.result
+
+
 def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     """Compose the tree onto its candidate ref, test it, and publish it if it passes."""
+    return start_compose(tf, session).finish()
+
+
+def compose_trees(
+    treefiles: Sequence[Treefile], session: Session, report: Callable[[ComposeResult], None]
+) -> list[ComposeResult]:
+    """Compose the trees one after the other while their boot checks run in parallel;
+    report each result, in order, once it is final."""
+    pending: list[PendingCompose] = []
+    results = []
+    try:
+        for tf in treefiles:
+            pending.append(start_compose(tf, session))
+            while pending and pending[0].result is not None:  # no boot to wait for
+                results.append(pending.pop(0).finish())
+                report(results[-1])
+    finally:
+        for p in pending:  # also after an error: the started trees are finished
+            results.append(p.finish())
+            report(results[-1])
+    return results
+
+
+def start_compose(tf: Treefile, session: Session) -> PendingCompose:
+    """Compose the tree onto its candidate ref and start its checks."""
     check_buildable(tf)
     check_tree_ref(tf.path, tf.ref)
     opts = session.options
@@ -142,7 +207,7 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     if latest and latest.inputhash == inputhash and not opts.force:
         settled = _unchanged(tf, latest, published, len(packages), session)
         if settled is not None:
-            return settled
+            return PendingCompose(settled)
     cached = ensure_cached(session.build_repo, packages, opts.cachedir)
     pull_layers(session.build_repo, session.out_repo, layers)
     version = cm.next_version(tf, latest.version if latest else None)
@@ -154,22 +219,80 @@ def compose_tree(tf: Treefile, session: Session) -> ComposeResult:
     try:
         commit = build.commit
         stage_candidate(session.build_repo, session.out_repo, commit, tf.ref)
-        results = test_tree(build.rootfs, tf, commit, version, packages)
+        started = time.time()
+        checks = run_checks(build.rootfs, tf, [p.nevra for p in packages])
+        bootable = bool(kernel_dirs(build.rootfs))
     finally:
-        # Tens of thousands of directories: removed while the commit is published.
+        # Tens of thousands of directories: removed while the commit boots and is published.
         remover = build.discard()
+    boot = session.submit_boot(commit, tf.ref) if bootable else None
+
+    def finish() -> ComposeResult:
+        try:
+            all_checks = checks + ([wait_for_boot(boot, tf.ref)] if boot is not None else [])
+            results = CommitResults(commit, tf.ref, version, started, tuple(all_checks))
+            record_results(session.out_path, results)
+            if results.failed:
+                return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
+                                     published=False, failed_checks=tuple(results.failed),
+                                     derived=build.derived)  # fmt: skip
+            promote(session.out_repo, commit, tf.ref, signer=signer,
+                    keep_versions=opts.keep_versions)  # fmt: skip
+        finally:
+            remover.join()
+        return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
+                             derived=build.derived, booted=boot is not None)  # fmt: skip
+
+    if boot is None:
+        return PendingCompose(finish())
+    return PendingCompose(finisher=finish)
+
+
+def run_boot_tests(
+    session: Session, results: Sequence[ComposeResult]
+) -> list[tuple[str, CheckResult]]:
+    """After publishing: `compose boot-test` (server/boot/proof.py) for every tree that
+    passed a boot check and has an earlier published version, in parallel; each outcome
+    is added to the new commit's test results as the check `boot-test`."""
+    boot = session.options.boot
+    proven = [r for r in results if r.booted and r.published and r.changed]
+    proven = [r for r in proven if ot.commit_parent(session.out_repo, r.commit) is not None]
+    if boot is None or not proven:
+        return []
+    futures = [session.submit(prove_upgrade, session.out_path, r, session.options.cachedir, boot)
+               for r in proven]  # fmt: skip
+    checks = [f.result() for f in futures]
+    for r, check in zip(proven, checks, strict=True):
+        recorded = load_results(session.out_path, r.commit)
+        if recorded is not None:
+            record_results(session.out_path, replace(recorded, checks=(*recorded.checks, check)))
+    return [(r.ref, check) for r, check in zip(proven, checks, strict=True)]
+
+
+def prove_upgrade(
+    repo_path: Path, r: ComposeResult, cachedir: Path, boot: BootOptions
+) -> CheckResult:
+    start = time.monotonic()
+    workdir = cachedir / "boot-test" / r.ref.replace("/", "_")
     try:
-        record_results(session.out_path, results)
-        if results.failed:
-            return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
-                                 published=False, failed_checks=tuple(results.failed),
-                                 derived=build.derived)  # fmt: skip
-        promote(session.out_repo, commit, tf.ref, signer=signer,
-                keep_versions=opts.keep_versions)  # fmt: skip
-    finally:
-        remover.join()
-    return ComposeResult(tf.ref, commit, version, len(packages), changed=True,
-                         derived=build.derived)  # fmt: skip
+        proof = boot_test(repo_path, r.ref, workdir, boot)
+    except FedostreeError as e:
+        log.warning("%s: boot-test failed: %s", r.ref, e)
+        return CheckResult(BOOT_TEST, "failed", time.monotonic() - start, f"{e}\n", str(e))
+    lines = [f"boot {n} ({b.step}, {b.booted.run.seconds:.1f} s): {b.booted.marker}"
+             for n, b in enumerate(proof.boots, 1)]  # fmt: skip
+    summary = (f"upgrade {proof.previous[:12]} -> {proof.current[:12]} and rollback booted "
+               "as expected; /etc and /var kept")  # fmt: skip
+    return CheckResult(BOOT_TEST, "passed", time.monotonic() - start,
+                       "\n".join([summary, *lines]) + "\n", summary)  # fmt: skip
+
+
+def wait_for_boot(boot: Future[CheckResult], ref: str) -> CheckResult:
+    result = boot.result()
+    log.info("check boot: %s (%.1f s)", result.outcome, result.duration)
+    if result.outcome == "failed":
+        log.warning("%s: boot failed: %s", ref, result.summary)
+    return result
 
 
 def recorded_resolution(
@@ -201,14 +324,6 @@ def reusable_commit(build_repo: OSTree.Repo, latest: cm.PreviousCommit | None) -
     if latest is None or not ot.has_commit(build_repo, latest.checksum):
         return None
     return latest.checksum
-
-
-def test_tree(
-    rootfs: Path, tf: Treefile, commit: str, version: str | None, packages: Sequence[Package]
-) -> CommitResults:
-    started = time.time()
-    checks = run_checks(rootfs, tf, [p.nevra for p in packages])
-    return CommitResults(commit, tf.ref, version, started, tuple(checks))
 
 
 def _unchanged(

@@ -5,7 +5,10 @@ status page and anyone with the repository's URL read the same record.
 Layout of one commit's record:
 
     results.json   {"commit", "ref", "version", "outcome", "started", "checks": [
-                     {"name", "outcome", "duration", "log"}]}   (log: file name below)
+                     {"name", "outcome", "duration", "log", "summary"}]}
+                   (log: file name below; outcome passed, failed or skipped: a check
+                   this machine cannot run, such as `boot` without QEMU, is skipped,
+                   never passed; summary: one line, such as the boot's marker)
     NAME.log       each check's output
 
 A record is written to a temporary directory and renamed into place, so a reader sees a
@@ -21,12 +24,12 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fedostree.errors import FedostreeError
 
 RESULTS_DIR = Path("extensions/fedostree/results")
-Outcome = Literal["passed", "failed"]
+Outcome = Literal["passed", "failed", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class CheckResult:
     outcome: Outcome
     duration: float  # seconds
     log: str  # the check's output (what went wrong, for a failure)
+    summary: str = ""  # one line worth showing beside the outcome
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,15 @@ class CommitResults:
 
     @property
     def outcome(self) -> Outcome:
-        return "passed" if all(c.outcome == "passed" for c in self.checks) else "failed"
+        return "failed" if self.failed else "passed"
 
     @property
     def failed(self) -> list[str]:
-        return [c.name for c in self.checks if c.outcome != "passed"]
+        return [c.name for c in self.checks if c.outcome == "failed"]
+
+    @property
+    def skipped(self) -> list[str]:
+        return [c.name for c in self.checks if c.outcome == "skipped"]
 
 
 def results_dir(repo_path: Path, commit: str) -> Path:
@@ -104,11 +112,13 @@ def load_results(repo_path: Path, commit: str) -> CommitResults | None:
         return None
     except (OSError, ValueError) as e:
         raise FedostreeError(f"{where}/results.json: unreadable test results: {e}") from e
-    checks = tuple(
-        CheckResult(c["name"], c["outcome"], float(c["duration"]), _read_log(where, c["log"]))
-        for c in doc["checks"]
-    )
+    checks = tuple(_check_result(where, c) for c in doc["checks"])
     return CommitResults(doc["commit"], doc["ref"], doc.get("version"), doc["started"], checks)
+
+
+def _check_result(where: Path, entry: dict[str, Any]) -> CheckResult:
+    return CheckResult(entry["name"], entry["outcome"], float(entry["duration"]),
+                       _read_log(where, entry["log"]), entry.get("summary", ""))  # fmt: skip
 
 
 def _read_log(where: Path, name: str) -> str:

@@ -31,7 +31,7 @@ HISTORY_LIMIT = 100
 @dataclass(frozen=True)
 class CheckLink:
     name: str
-    outcome: str  # "passed" | "failed"
+    outcome: str  # "passed" | "failed" | "skipped"
     url: str  # the log, a path on the server
 
 
@@ -48,7 +48,7 @@ class Version:
 
     @property
     def failed_checks(self) -> tuple[CheckLink, ...]:
-        return tuple(c for c in self.checks if c.outcome != "passed")
+        return tuple(c for c in self.checks if c.outcome == "failed")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,9 @@ def verify_commit(repo_path: Path, rev: str, cachedir: Path) -> Verification:
         raise ConfigError(f"{repo_path}: no ref or commit '{rev}'")
     inputs = read_recorded_inputs(out, commit, f"{rev} ({commit[:12]})")
     rebuild = Rebuild(rev, out, commit, inputs)
-    options = ComposeOptions(repo_path, cachedir, lockfile=inputs.lockfile, lockfile_strict=True)
+    options = ComposeOptions(
+        repo_path, cachedir, lockfile=inputs.lockfile, lockfile_strict=True, boot=None
+    )
     session = Session(options, _out_repo=out)
     with tempfile.TemporaryDirectory(prefix="fedostree-verify-") as tmp:
         tf = load_recorded_treefile(inputs, Path(tmp) / "treefile",
