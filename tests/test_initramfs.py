@@ -3,8 +3,8 @@ rpm-ostree runs dracut: the build host's busybox and ostree-prepare-root with it
 libraries, the tree's virtio and ext4 modules in load order, the boot protocol's /init,
 as a reproducible gzip cpio cached per inputs. The kernel package is built by rpmbuild
 from the host's Debian kernel (real .ko files, real vmlinuz); what went in is read back
-with cpio(1), `modprobe --show-depends` and ldd(1) as the witnesses, and the slow test
-boots the tree in QEMU."""
+with cpio(1), `modprobe --show-depends` and ldd(1) as the witnesses, and the boot-tier
+test boots the tree in QEMU (self-contained: the stock ostree CLI deploys it)."""
 
 from __future__ import annotations
 
@@ -513,7 +513,7 @@ def boot_in_qemu(sysroot: Path, disk: Path, options: str) -> str:
     return r.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.boot
 @pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="no qemu-system-x86")
 def test_the_tree_boots_through_its_initramfs_in_qemu(booted_sysroot: Path, tmp_path: Path) -> None:
     """ostree-prepare-root sets the deployment up: the tree's init runs with /usr
