@@ -20,15 +20,19 @@ from pathlib import Path
 
 import pytest
 
-from fedostree.engine import newc
-from fedostree.engine.initramfs import INIT, HostTools, generate_initramfs
-from fedostree.engine.kmod import load_order, read_index
-from fedostree.errors import FedostreeError
+from fedostree.engine.initramfs import INIT
 from tests.support.cli import Result, ostree, run
+from tests.support.hostkernel import (
+    HOST_MODULES,
+    KVER,
+    cpio_list,
+    modprobe_order,
+    needs_host_kernel,
+    unpack,
+)
 from tests.support.rpms import SOURCE_DATE_EPOCH, Pkg, base_packages, build_rpms, createrepo
 from tests.support.rpms import write_treefile as write_repo_treefile
 
-WANTED = ("virtio_pci", "virtio_blk", "ext4")
 OSNAME = "fedostree"
 REF = "test/x86_64/initramfs"
 TREE = f"""\
@@ -44,36 +48,7 @@ echo "fedostree-test-init: booted"
 """
 
 
-def host_kernel() -> str | None:
-    """The newest kernel of the host with modules and a vmlinuz in /boot (Debian's
-    linux-image-amd64)."""
-    found = [
-        d.name
-        for d in Path("/usr/lib/modules").glob("*")
-        if (d / "modules.dep").is_file() and Path(f"/boot/vmlinuz-{d.name}").is_file()
-    ]
-    return max(found, default=None)
-
-
-KVER = host_kernel() or "none"
-HOST_MODULES = Path(f"/usr/lib/modules/{KVER}")
-pytestmark = pytest.mark.skipif(
-    host_kernel() is None, reason="no kernel with modules on the host (linux-image-amd64)"
-)
-
-
-def modprobe_order(kver: str = KVER) -> list[str]:
-    """What `modprobe --show-depends` would insmod, in order (module paths relative to
-    the modules directory): the witness of the load order."""
-    modprobe = shutil.which("modprobe") or "/usr/sbin/modprobe"
-    r = subprocess.run(
-        [modprobe, "-S", kver, "-a", "--show-depends", *WANTED],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    paths = [line.split()[1] for line in r.stdout.splitlines() if line.startswith("insmod ")]
-    return list(dict.fromkeys(p.split(f"/{kver}/", 1)[1] for p in paths))
+pytestmark = needs_host_kernel
 
 
 def module_files(modules: list[str], vmlinuz: str | None) -> dict[str, object]:
@@ -206,28 +181,6 @@ def cat_bytes(repo: Path, path: str, ref: str = REF) -> bytes:
 
 def initramfs_of(repo: Path, ref: str = REF) -> bytes:
     return cat_bytes(repo, f"/usr/lib/modules/{KVER}/initramfs.img", ref)
-
-
-def cpio_list(image: bytes, *flags: str) -> list[str]:
-    r = subprocess.run(
-        ["cpio", "-it", "--quiet", *flags],
-        input=gzip.decompress(image),
-        capture_output=True,
-        check=True,
-    )
-    return r.stdout.decode().splitlines()
-
-
-def unpack(image: bytes, dest: Path, leave_out: str = "dev/console") -> Path:
-    """Extracted by cpio(1), times kept (the device node left out: no mknod needed)."""
-    dest.mkdir(parents=True)
-    subprocess.run(
-        ["cpio", "-idm", "--quiet", "--no-absolute-filenames", "-f", leave_out],
-        input=gzip.decompress(image),
-        cwd=dest,
-        check=True,
-    )
-    return dest
 
 
 def ldd_libraries(program: str) -> set[str]:
@@ -394,70 +347,6 @@ def test_a_derived_build_refreshes_the_initramfs_as_a_cold_build_makes_it(
     assert gzip.decompress(after).replace(
         b"%08X" % (int(SOURCE_DATE_EPOCH) + 100), b"%08X" % int(SOURCE_DATE_EPOCH)
     ) == gzip.decompress(before)
-
-
-# --- the generator on its own -------------------------------------------------------------
-
-
-def test_a_tool_missing_on_the_build_host_is_an_error_naming_it(tmp_path: Path) -> None:
-    (tmp_path / f"rootfs/usr/lib/modules/{KVER}").mkdir(parents=True)
-    tools = HostTools(prepare_root=str(tmp_path / "ostree-prepare-root"))
-    with pytest.raises(FedostreeError) as e:
-        generate_initramfs(tmp_path / "rootfs", KVER, tmp_path / "cache", epoch=0, tools=tools)
-    assert str(e.value) == (
-        f"{tmp_path}/ostree-prepare-root: not on the build host (Debian's "
-        "ostree-boot; the initramfs is made with it): run make setup"
-    )
-    assert not (tmp_path / "cache").exists()
-
-
-def test_the_load_order_is_modprobes_with_or_without_modules_alias(tmp_path: Path) -> None:
-    order = modprobe_order()
-    host = read_index(HOST_MODULES)
-    assert host is not None
-    modules, missing = load_order(host, [*WANTED, "no_such_module"])
-    assert [m.path for m in modules] == order and missing == ["no_such_module"]
-    # without modules.alias, the softdep's alias (crypto-crc32c) is found in .modinfo
-    moddir = tmp_path / KVER
-    for m in order:
-        (moddir / m).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(HOST_MODULES / m, moddir / m)
-    deps = [
-        line
-        for line in (HOST_MODULES / "modules.dep").read_text().splitlines()
-        if line.split(":")[0] in order
-    ]
-    (moddir / "modules.dep").write_text("\n".join(deps) + "\n")
-    index = read_index(moddir)
-    assert index is not None
-    assert [m.path for m in load_order(index, WANTED)[0]] == order
-
-
-def test_a_newc_archive_is_read_back_by_cpio_and_does_not_depend_on_order(
-    tmp_path: Path,
-) -> None:
-    entries = [
-        newc.directory("etc"),
-        newc.regular("etc/hello", b"hello\n"),
-        newc.regular("odd", b"123", 0o755),  # a size that needs padding
-        newc.symlink("link", "etc/hello"),
-        newc.char_device("console", 5, 1),
-    ]
-    images = []
-    for order in (entries, list(reversed(entries))):
-        path = tmp_path / f"{len(images)}.img"
-        with path.open("wb") as out:
-            newc.write_archive(out, order, mtime=1234567890)
-        images.append(path.read_bytes())
-    assert images[0] == images[1]
-    assert cpio_list(images[0]) == ["console", "etc", "etc/hello", "link", "odd"]
-    listing = cpio_list(images[0], "-v")
-    assert listing[0].startswith("crw-------") and listing[3].startswith("lrwxrwxrwx")
-    root = unpack(images[0], tmp_path / "root", leave_out="console")
-    assert (root / "etc/hello").read_text() == "hello\n" and (root / "odd").read_bytes() == b"123"
-    assert os.readlink(root / "link") == "etc/hello"
-    assert (root / "odd").stat().st_mode & 0o777 == 0o755
-    assert (root / "etc/hello").stat().st_mtime == 1234567890
 
 
 # --- booting it ---------------------------------------------------------------------------
