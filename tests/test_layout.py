@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import compose, error_message, fsck, ostree, published_refs
+from tests.support.cli import compose, error_message, fsck, ostree, published_refs, run
 from tests.support.rpms import Pkg, base_packages, demo_packages, make_repo, write_treefile
 
 REF = "test/x86_64/layout"
@@ -279,16 +279,31 @@ def test_a_unit_the_tree_lacks_fails_the_symlink_check(tmp_path: Path, layout_re
 # --- the kernel, /boot and the machine id -----------------------------------------------
 
 
-def bootcsum() -> str:
-    return hashlib.sha256(b"vmlinuz\ninitramfs\n").hexdigest()
+def cat_bytes(repo: Path, path: str) -> bytes:
+    return subprocess.run(
+        ["ostree", f"--repo={repo}", "cat", REF, path], capture_output=True, check=True
+    ).stdout
 
 
 def test_boot_location_new_and_machine_id(tmp_path: Path, layout_repo: Path) -> None:
-    repo = composed(tmp_path, layout_repo, "packages: [bash, kernel, kmod, release]\n")
-    assert cat(repo, f"/usr/lib/modules/{KVER}/vmlinuz") == "vmlinuz\n"
-    assert cat(repo, f"/usr/lib/modules/{KVER}/initramfs.img") == "initramfs\n"
-    assert cat(repo, f"/usr/lib/ostree-boot/vmlinuz-{KVER}-{bootcsum()}") == "vmlinuz\n"
-    assert cat(repo, f"/usr/lib/ostree-boot/initramfs-{KVER}.img-{bootcsum()}") == "initramfs\n"
+    (tmp_path / "config").mkdir()
+    text = TREE + "packages: [bash, kernel, kmod, release]\n"
+    treefile = write_treefile(tmp_path / "config", layout_repo.as_uri(), text)
+    repo = tmp_path / "repo"
+    r = run(
+        "--debug", "compose", "tree", treefile, "--repo", repo, "--cachedir", tmp_path / "cache"
+    )
+    assert r.exit_code == 0, r.stderr
+    # the package's /boot/initramfs goes; the tree's is generated (engine/initramfs.py)
+    assert f"info: Removing RPM-generated 'usr/lib/ostree-boot/initramfs-{KVER}.img'" in r.stderr
+    vmlinuz = cat_bytes(repo, f"/usr/lib/modules/{KVER}/vmlinuz")
+    initramfs = cat_bytes(repo, f"/usr/lib/modules/{KVER}/initramfs.img")
+    assert vmlinuz == b"vmlinuz\n"
+    assert initramfs.startswith(b"\x1f\x8b")  # gzip; tests/test_initramfs.py reads it
+    assert entry(repo, f"/usr/lib/modules/{KVER}/initramfs.img")[0] == "-00644"
+    bootcsum = hashlib.sha256(vmlinuz + initramfs).hexdigest()
+    assert cat_bytes(repo, f"/usr/lib/ostree-boot/vmlinuz-{KVER}-{bootcsum}") == vmlinuz
+    assert cat_bytes(repo, f"/usr/lib/ostree-boot/initramfs-{KVER}.img-{bootcsum}") == initramfs
     assert cat(repo, "/usr/lib/ostree-boot/efi/EFI/fedora/grub.cfg") == "# grub\n"
     assert not exists(repo, "/usr/lib/ostree-boot/loader")
     assert not exists(repo, f"/usr/lib/ostree-boot/{MACHINE_ID}")

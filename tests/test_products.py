@@ -154,8 +154,8 @@ def test_a_refused_treefile_key_in_products_is_an_error(tmp_path: Path) -> None:
     r = run("compose", "products", path, "--repo", tmp_path / "R", "--cachedir", tmp_path / "C")
     assert r.exit_code == 2
     assert r.stderr.splitlines() == [
-        f"error: {path}: initramfs-args: not supported: fedostree does not generate the "
-        "initramfs, and it would change the tree"
+        f"error: {path}: initramfs-args: not supported: fedostree's initramfs generator "
+        "takes no dracut arguments, and it would change the tree"
     ]
     assert not (tmp_path / "R").exists()
 

@@ -384,8 +384,8 @@ def test_every_real_treefile_loads(path: Path) -> None:
         if path.name in REFUSING:
             key = REFUSING[path.name]
             assert message == (
-                f"{path}: {key}: not supported: fedostree does not generate the initramfs, "
-                "and it would change the tree"
+                f"{path}: {key}: not supported: fedostree's initramfs generator takes no "
+                "dracut arguments, and it would change the tree"
             )
             return
         # These files come from larger configs: only a referenced file may be missing.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fedostree.errors import ConfigError
 from fedostree.model.treefile_keys import (
     BOOTSTRAP,
     INFORMATIONAL,
@@ -190,7 +191,7 @@ def test_other_underscore_spellings_are_errors(tmp_path: Path, key: str, spelled
     [
         (
             "initramfs-args: [--no-hostonly]",
-            "initramfs-args: not supported: fedostree does not generate the initramfs, and it would change the tree",
+            "initramfs-args: not supported: fedostree's initramfs generator takes no dracut arguments, and it would change the tree",
         ),
         (
             "platform-module: platform:f36",
@@ -244,13 +245,25 @@ def test_neutral_values_are_accepted_and_printed(tmp_path: Path) -> None:
         selinux-label-version: 0
         opt-usrlocal: var
         sysusers: compose-auto
-        no-initramfs: true
         rpmdb-normalize: false
         """,
     )
     assert tf.informational["rpmdb"] == "bdb"  # rpm-ostree's name for its alias b-d-b
-    assert tf.informational["no-initramfs"] is True
     assert tf.print_form()["opt-usrlocal"] == "var"
+
+
+def test_no_initramfs_is_a_key_of_the_model(tmp_path: Path) -> None:
+    """It changes the tree (engine/kernel.py): in the input hash, printed, merged as a
+    scalar (the includer's value wins)."""
+    write(tmp_path, "base.yaml", "no-initramfs: false\n")
+    tf = load(tmp_path, "include: base.yaml\nno-initramfs: true\n")
+    assert tf.no_initramfs is True and tf.effective_no_initramfs
+    assert tf.flattened()["no-initramfs"] is True
+    assert tf.print_form()["no-initramfs"] is True
+    assert "no-initramfs" not in tf.informational
+    assert not load(tmp_path, "ref: a/b\n").effective_no_initramfs
+    with pytest.raises(ConfigError, match="no-initramfs"):
+        load(tmp_path, "no-initramfs: yes please\n")
 
 
 def test_informational_keys_are_accepted_without_effect(tmp_path: Path) -> None:
@@ -291,6 +304,6 @@ def test_print_only_on_a_bad_treefile_exits_2(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert r.stdout == ""
     assert r.stderr.splitlines() == [
-        f"error: {path}: initramfs-args: not supported: fedostree does not generate the "
-        "initramfs, and it would change the tree"
+        f"error: {path}: initramfs-args: not supported: fedostree's initramfs generator "
+        "takes no dracut arguments, and it would change the tree"
     ]

@@ -127,9 +127,15 @@ def render_spec(pkg: Pkg) -> str:
 
 
 def build_rpms(
-    pkgs: Sequence[Pkg], outdir: Path, workdir: Path, payload: str = "w2.gzdio"
+    pkgs: Sequence[Pkg],
+    outdir: Path,
+    workdir: Path,
+    payload: str = "w2.gzdio",
+    *,
+    source_date_epoch: str = SOURCE_DATE_EPOCH,
 ) -> list[Path]:
-    """Build each package; payload is rpm's `_binary_payload` (w.ufdio: uncompressed)."""
+    """Build each package; payload is rpm's `_binary_payload` (w.ufdio: uncompressed);
+    source_date_epoch is the packages' build time."""
     outdir.mkdir(parents=True, exist_ok=True)
     out = []
     for pkg in pkgs:
@@ -163,7 +169,7 @@ def build_rpms(
             ],
             check=True,
             capture_output=True,
-            env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+            env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": source_date_epoch},
         )
         for rpm in (top / "RPMS").rglob("*.rpm"):
             dest = outdir / rpm.name

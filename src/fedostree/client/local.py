@@ -153,7 +153,8 @@ def build_local(sysroot: Sysroot, resolved: Resolved) -> str:
     workdir.mkdir(parents=True, exist_ok=True)
     say(f"Building {resolved.ref}" + (f" {version}" if version else "")
         + f" from {len(cached)} packages")  # fmt: skip
-    build = build_tree(repo, request, workdir, previous_repo=repo)
+    build = build_tree(repo, request, workdir, previous_repo=repo,
+                       cachedir=cache_dir(sysroot.path))  # fmt: skip
     say(f"Derived from {build.derived}" if build.derived else "Built from scratch")
     sysroot.on_exit(build.discard())  # removed while the tree is deployed
     with ot.transaction(repo):

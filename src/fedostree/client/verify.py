@@ -17,6 +17,7 @@ from pathlib import Path
 
 from fedostree.client import local
 from fedostree.client.remotes import pull, remote_commit
+from fedostree.client.repos import cache_dir
 from fedostree.client.sysroot import LOCAL_WORK_DIR, Sysroot, remove_stale_work, split_refspec
 from fedostree.engine import ostree as ot
 from fedostree.engine.build import build_tree, read_recorded_inputs
@@ -76,7 +77,8 @@ def verify_published(sysroot: Sysroot, refspec: str) -> Verification:
         remove_stale_work(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         say(f"Rebuilding {refspec} from {len(cached)} packages")
-        build = build_tree(repo, request, workdir, previous_repo=repo)
+        build = build_tree(repo, request, workdir, previous_repo=repo,
+                           cachedir=cache_dir(sysroot.path))  # fmt: skip
     sysroot.on_exit(build.discard())
     if ot.root_checksums(repo, commit) != ot.root_checksums(repo, build.commit):
         say(f"The trees differ: fetching {refspec} to name the differing paths")

@@ -46,16 +46,21 @@ def assemble_tree(
     version: str | None = None,
     layers: Sequence[Layer] = (),
     previous: PreviousTree | None = None,
+    cachedir: Path | None = None,
 ) -> AssembledTree:
     """Build the final tree in rootfs, in `rpm-ostree compose tree`'s order: install the
     packages into an install root beside it, run the treefile's postprocessing there,
     take the final layout from it, finish it (`postprocess_final`), check users and
-    groups. previous: the ref's published commit (preserve-passwd, check-passwd)."""
+    groups. previous: the ref's published commit (preserve-passwd, check-passwd);
+    cachedir: where the generated initramfs is kept (None: beside rootfs, for this
+    build only)."""
     install_root = rootfs.with_name(f"{rootfs.name}.install")
     executables = install_packages(tf, repo, cached, install_root, devino, layers, previous)
     pp.postprocess_treefile(install_root, tf, version)
     layout.prepare_rootfs(install_root, rootfs, tmp_is_dir=tf.effective_tmp_is_dir)
-    kernel = postprocess_final(rootfs, tf)
+    if cachedir is None:
+        cachedir = rootfs.with_name(f"{rootfs.name}.cache")
+    kernel = postprocess_final(rootfs, tf, cachedir)
     check_passwd_and_groups(rootfs, check_passwd=tf.effective_check_passwd,
                             check_groups=tf.effective_check_groups, previous=previous,
                             ignore_removed_users=tf.ignore_removed_users,
@@ -94,8 +99,9 @@ def install_packages(
     return executables
 
 
-def postprocess_final(rootfs: Path, tf: Treefile) -> str | None:
-    """rpm-ostree's postprocess_final, on the final layout; returns the kernel version."""
+def postprocess_final(rootfs: Path, tf: Treefile, cachedir: Path) -> str | None:
+    """rpm-ostree's postprocess_final, on the final layout; returns the kernel version.
+    The initramfs is generated into cachedir (engine/initramfs.py)."""
     layout.set_useradd_home(rootfs)
     selinux.adapt_subs_dist(rootfs, tf)
     # /usr/etc/passwd and group into /usr/lib (etc-group-members stay), nss-altfiles
@@ -105,6 +111,6 @@ def postprocess_final(rootfs: Path, tf: Treefile) -> str | None:
     layout.clean_rpmdb(rootfs)
     selinux.remove_lock_files(rootfs)
     layout.write_integration_tmpfiles(rootfs)
-    kernel = kn.process_kernel(rootfs, tf)
+    kernel = kn.process_kernel(rootfs, tf, cachedir)
     layout.hardlink_base_rpmdb(rootfs)
     return kernel

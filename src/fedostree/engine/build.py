@@ -77,10 +77,16 @@ def check_buildable(tf: Treefile) -> None:
 
 
 def build_tree(
-    repo: OSTree.Repo, req: BuildRequest, workdir: Path, *, previous_repo: OSTree.Repo
+    repo: OSTree.Repo,
+    req: BuildRequest,
+    workdir: Path,
+    *,
+    previous_repo: OSTree.Repo,
+    cachedir: Path | None = None,
 ) -> Build:
     """Assemble req's packages in a new directory under workdir and commit the tree into
-    repo; previous_repo holds req.parent (users and groups are kept from it). With
+    repo; previous_repo holds req.parent (users and groups are kept from it); cachedir
+    keeps the generated initramfs images (engine/initramfs.py; None: workdir). With
     req.reuse, the tree is derived from that commit when it safely can be. The tree is
     reproducible: built at the source date epoch (the rpmdb's times, SOURCE_DATE_EPOCH in
     the scriptlets' environment), which the commit records with the other inputs, and
@@ -88,16 +94,17 @@ def build_tree(
     epoch = req.source_date_epoch
     if epoch is None:
         epoch = source_date_epoch([c.header_blob for c in req.cached])
+    cache = workdir if cachedir is None else cachedir
     work = Path(tempfile.mkdtemp(prefix="compose-", dir=workdir))
     try:
         rootfs = work / "rootfs"
         with reproducible_build(epoch):
             previous = previous_tree(previous_repo, req.parent)
-            derived = build_incrementally(repo, req, rootfs, previous, previous_repo, epoch)
+            derived = build_incrementally(repo, req, rootfs, previous, previous_repo, epoch, cache)
             if derived is not None:
                 commit, how = derived
             else:
-                commit, how = build_cold(repo, req, rootfs, previous, epoch), None
+                commit, how = build_cold(repo, req, rootfs, previous, epoch, cache), None
     except BaseException:
         remove_in_background(work).join()
         raise
@@ -105,13 +112,18 @@ def build_tree(
 
 
 def build_cold(
-    repo: OSTree.Repo, req: BuildRequest, rootfs: Path, previous: PreviousTree | None, epoch: int
+    repo: OSTree.Repo,
+    req: BuildRequest,
+    rootfs: Path,
+    previous: PreviousTree | None,
+    epoch: int,
+    cachedir: Path,
 ) -> str:
     """Every package assembled afresh (engine/assemble.py), the whole tree committed."""
     devino = OSTree.RepoDevInoCache.new()
     tf = req.tf
     tree = assemble_tree(tf, repo, req.cached, rootfs, devino, version=req.version,
-                         layers=req.layers, previous=previous)  # fmt: skip
+                         layers=req.layers, previous=previous, cachedir=cachedir)  # fmt: skip
     return cm.commit_rootfs(
         repo,
         rootfs,
@@ -131,6 +143,7 @@ def build_incrementally(
     previous: PreviousTree | None,
     previous_repo: OSTree.Repo,
     epoch: int,
+    cachedir: Path,
 ) -> tuple[str, str] | None:
     """The tree derived from req.reuse (engine/incremental.py) and how; None: build it
     cold."""
@@ -139,7 +152,7 @@ def build_incrementally(
     change = inc.plan_change(repo, req, previous_repo)
     if change is None:
         return None
-    tree = inc.derive_build(repo, req, change, rootfs, previous)
+    tree = inc.derive_build(repo, req, change, rootfs, previous, cachedir)
     if tree is None:
         return None
     commit = inc.commit_derived(repo, tree, subject=subject_of(req.tf, req.version),

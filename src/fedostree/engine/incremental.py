@@ -44,7 +44,7 @@ from fedostree.engine.checkout import FILESYSTEM, break_hardlinks, copy_up
 from fedostree.engine.checkout_filter import CheckoutFilter, filter_checkout
 from fedostree.engine.commit import commit_rootfs
 from fedostree.engine.derive import installed_headers, merge_into
-from fedostree.engine.kernel import set_machine_id
+from fedostree.engine.kernel import refresh_initramfs, set_machine_id
 from fedostree.engine.ostree import GLib, OSTree
 from fedostree.engine.passwd_check import check_passwd_and_groups
 from fedostree.engine.passwd_tree import (
@@ -67,7 +67,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump whenever a cold build of the same inputs would give another tree
+FORMAT = 2  # bump whenever a cold build of the same inputs would give another tree
 FORMAT_KEY = "fedostree.engine-format"
 TREEFILE_HASH_KEY = "fedostree.treefile-hash"
 KERNEL_KEY = "ostree.linux"
@@ -263,9 +263,11 @@ def derive_build(
     change: Change,
     rootfs: Path,
     previous: PreviousTree | None,
+    cachedir: Path,
 ) -> DerivedTree | None:
     """Check out change.start into rootfs and turn it into req's tree; None (logged, and
-    rootfs removed) when the transaction turns out to make it differ from a cold build."""
+    rootfs removed) when the transaction turns out to make it differ from a cold build.
+    cachedir: where the initramfs is generated into (engine/initramfs.py)."""
     tf = req.tf
     log.info("%s: deriving from %s", tf.ref, describe_change(change))
     devino = OSTree.RepoDevInoCache.new()
@@ -281,6 +283,7 @@ def derive_build(
         return None
     rewrite_rpmdb(rootfs, [c.header_blob for c in req.cached])
     redo_final_steps(repo, rootfs, tf, req.version, req.cached)
+    refresh_initramfs(rootfs, tf, change.kernel, cachedir)
     check_passwd_and_groups(rootfs, check_passwd=tf.effective_check_passwd,
                             check_groups=tf.effective_check_groups, previous=previous,
                             ignore_removed_users=tf.ignore_removed_users,
@@ -399,7 +402,7 @@ def redo_final_steps(
     """The treefile's postprocessing and `postprocess_final`, on the final layout, less
     what the reused commit already holds and the transaction cannot have undone: the
     policy's path substitutions, the users' migration to /usr/lib, the kernel (the
-    checks in plan_change see to it)."""
+    checks in plan_change see to it; its initramfs is refresh_initramfs's)."""
     pp.link_rpmdb(rootfs)
     pp.enable_units(rootfs, tf)
     pp.set_default_target(rootfs, tf)

@@ -5,10 +5,17 @@ leaves them (src/libpriv/rpmostree-postprocess.cxx and rpmostree-kernel.cxx):
     - /boot becomes /usr/lib/ostree-boot (bootloader data and a kernel installed there);
     - the kernel is found in /usr/lib/ostree-boot (vmlinuz-KVER), else in
       /usr/lib/modules/KVER/vmlinuz; two kernels are an error, none a warning;
+    - an initramfs the packages installed beside the kernel is removed ("Removing
+      RPM-generated ...");
     - depmod runs for it, when the tree has depmod;
     - `machineid-compat` (default true): an empty /usr/etc/machine-id, else none;
-    - the kernel is /usr/lib/modules/KVER/vmlinuz, its initramfs (the one the packages
-      installed: fedostree does not run dracut) /usr/lib/modules/KVER/initramfs.img;
+    - the initramfs is generated, where rpm-ostree runs dracut: by fedostree itself
+      (engine/initramfs.py, from the build host's busybox and ostree-prepare-root and
+      the tree's modules, cached in the compose's cache directory), unless the treefile
+      says `no-initramfs: true` (then the kernel boots without one, or with the one a
+      package put in /usr/lib/modules/KVER);
+    - the kernel is /usr/lib/modules/KVER/vmlinuz, its initramfs
+      /usr/lib/modules/KVER/initramfs.img (mode 0644);
     - `boot-location: new` (the 2014 default) also hardlinks them into /usr/lib/ostree-boot
       as vmlinuz-KVER-BOOTCSUM and initramfs-KVER.img-BOOTCSUM (BOOTCSUM: the sha256 of
       kernel and initramfs); `modules` keeps them only in /usr/lib/modules;
@@ -23,12 +30,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from fedostree.engine.initramfs import generate_initramfs, install_image
 from fedostree.engine.postprocess import temporary_etc
+from fedostree.engine.reproducible import build_epoch
 from fedostree.engine.rootfs import resolve_in_root
 from fedostree.engine.sandbox import Sandbox
 from fedostree.engine.treefs import read_text, real_dir, remove_path, write_file
 from fedostree.errors import ConfigError, FedostreeError
-from fedostree.model.treefile import BootLocation, Treefile
+from fedostree.model.treefile import Treefile
 
 log = logging.getLogger(__name__)
 OSTREE_BOOT = "usr/lib/ostree-boot"
@@ -50,8 +59,9 @@ def check_boot_location(tf: Treefile) -> None:
                           "fedostree (use 'new' or 'modules')")  # fmt: skip
 
 
-def process_kernel(rootfs: Path, tf: Treefile) -> str | None:
-    """Lay out the kernel and /boot; return the kernel's version, None without a kernel."""
+def process_kernel(rootfs: Path, tf: Treefile, cachedir: Path) -> str | None:
+    """Lay out the kernel and /boot, generate the initramfs (cached in cachedir); return
+    the kernel's version, None without a kernel."""
     boot = real_dir(rootfs, "boot")
     remove_machine_id_boot_dir(rootfs)
     remove_path(boot / "loader")
@@ -59,10 +69,13 @@ def process_kernel(rootfs: Path, tf: Treefile) -> str | None:
     move_boot(rootfs)
     kernel = find_kernel(rootfs)
     if kernel is not None:
+        kernel = remove_rpm_initramfs(rootfs, kernel, keep=tf.effective_no_initramfs)
         run_depmod(rootfs, kernel.version)
     set_machine_id(rootfs, compat=tf.effective_machineid_compat)
     if kernel is not None:
-        finalize_kernel(rootfs, kernel, tf.effective_boot_location)
+        if not tf.effective_no_initramfs:
+            place_initramfs(rootfs, kernel.version, cachedir)
+        finalize_kernel(rootfs, kernel, tf)
     (rootfs / "boot").mkdir(mode=0o755, exist_ok=True)
     return check_one_kernel(rootfs)
 
@@ -126,6 +139,46 @@ def _kernel_in(rootfs: Path, bootdir: str, *, versioned: bool) -> Kernel | None:
     return Kernel(version, f"{bootdir}/{kernels[0]}", init)
 
 
+def remove_rpm_initramfs(rootfs: Path, kernel: Kernel, *, keep: bool) -> Kernel:
+    """rpm-ostree generates its own initramfs: the one a package installed goes (but
+    with `no-initramfs`, one in /usr/lib/modules/KVER is the kernel's, as there)."""
+    if kernel.initramfs is None:
+        return kernel
+    if keep and kernel.initramfs == f"{MODULES}/{kernel.version}/initramfs.img":
+        return kernel
+    log.info("Removing RPM-generated '%s'", kernel.initramfs)
+    remove_path(rootfs / kernel.initramfs)
+    return Kernel(kernel.version, kernel.path, None)
+
+
+def place_initramfs(rootfs: Path, kver: str, cachedir: Path) -> bool:
+    """The generated initramfs as /usr/lib/modules/KVER/initramfs.img; False when the
+    one there has the same bytes already (and is left as it is)."""
+    dest = real_dir(rootfs, f"{MODULES}/{kver}") / "initramfs.img"
+    generated = generate_initramfs(rootfs, kver, cachedir, epoch=build_epoch())
+    if dest.is_file() and not dest.is_symlink() and _same_bytes(dest, generated.image):
+        return False
+    dest.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    install_image(generated.image, dest)
+    return True
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+
+
+def refresh_initramfs(rootfs: Path, tf: Treefile, kver: str | None, cachedir: Path) -> None:
+    """A derived tree's initramfs as a cold build of it would have it now: generated
+    again (the build's epoch, which the archive's times are, may have moved; from the
+    cache when not), put in place and linked under its new boot checksum if it
+    changed. The kernel and its modules are the reused commit's (incremental.py)."""
+    if kver is None or tf.effective_no_initramfs:
+        return
+    if place_initramfs(rootfs, kver, cachedir):
+        kernel = Kernel(kver, f"{MODULES}/{kver}/vmlinuz", f"{MODULES}/{kver}/initramfs.img")
+        finalize_kernel(rootfs, kernel, tf)
+
+
 def run_depmod(rootfs: Path, kver: str) -> None:
     """The modules index, as rpm-ostree makes it (the kernel's %posttrans would)."""
     if not resolve_in_root(rootfs, "usr/sbin/depmod").is_file():
@@ -146,21 +199,19 @@ def set_machine_id(rootfs: Path, *, compat: bool) -> None:
         remove_path(resolve_in_root(rootfs, MACHINE_ID, follow_last=False))
 
 
-def finalize_kernel(rootfs: Path, kernel: Kernel, location: BootLocation) -> None:
+def finalize_kernel(rootfs: Path, kernel: Kernel, tf: Treefile) -> None:
     """The kernel and initramfs in /usr/lib/modules/KVER/ and, for `new`, hardlinked into
     /usr/lib/ostree-boot under their boot checksum."""
     moddir = real_dir(rootfs, f"{MODULES}/{kernel.version}")
     moddir.mkdir(mode=0o755, parents=True, exist_ok=True)
     vmlinuz, initramfs = moddir / "vmlinuz", moddir / "initramfs.img"
-    if kernel.initramfs is not None and rootfs / kernel.initramfs != initramfs:
-        os.replace(rootfs / kernel.initramfs, initramfs)
     if rootfs / kernel.path != vmlinuz:
         remove_path(vmlinuz)
         os.link(rootfs / kernel.path, vmlinuz)
     _remove_kernels_in(real_dir(rootfs, OSTREE_BOOT))
-    if not initramfs.is_file():
-        log.warning("kernel %s has no initramfs", kernel.version)
-    if location == "new":
+    if not initramfs.is_file():  # no-initramfs: true
+        log.info("kernel %s boots without an initramfs", kernel.version)
+    if tf.effective_boot_location == "new":
         _link_into_ostree_boot(rootfs, kernel.version, vmlinuz, initramfs)
 
 

@@ -48,6 +48,16 @@ def pinned_time(epoch: int) -> Iterator[None]:
             os.environ[ENV] = saved
 
 
+def build_epoch() -> int:
+    """The epoch the build runs at: SOURCE_DATE_EPOCH (pinned_time sets it for the
+    build, as for its scriptlets); 0 when it is not set."""
+    raw = os.environ.get(ENV)
+    try:
+        return int(raw) if raw is not None else 0
+    except ValueError:
+        raise ConfigError(f"{ENV}={raw!r}: not a number of seconds") from None
+
+
 def commit_time() -> int:
     """When a commit is dated: now, or SOURCE_DATE_EPOCH when the caller set it (not the
     build's own pinned epoch: libostree would take that, and a compose would be dated by

@@ -130,6 +130,7 @@ class Treefile:
     boot_location: BootLocation | None = None
     tmp_is_dir: bool | None = None
     machineid_compat: bool | None = None
+    no_initramfs: bool | None = None
     readonly_executables: bool | None = None
     selinux: bool | None = None
     # --- users and groups
@@ -174,6 +175,10 @@ class Treefile:
     @property
     def effective_machineid_compat(self) -> bool:
         return self.machineid_compat is not False
+
+    @property
+    def effective_no_initramfs(self) -> bool:
+        return self.no_initramfs is True
 
     @property
     def effective_selinux(self) -> bool:

@@ -90,6 +90,7 @@ KEYS: dict[str, Key] = {
     "boot-location": Key("boot_location", choice("new", "modules", "kernel-install"), "scalar"),
     "tmp-is-dir": Key("tmp_is_dir", bool_value, "scalar"),
     "machineid-compat": Key("machineid_compat", bool_value, "scalar"),
+    "no-initramfs": Key("no_initramfs", bool_value, "scalar"),
     "readonly-executables": Key("readonly_executables", bool_value, "scalar"),
     "selinux": Key("selinux", bool_value, "scalar"),
     "etc-group-members": Key("etc_group_members", string_list, "list"),
@@ -135,7 +136,6 @@ INFORMATIONAL: dict[str, Callable[[Any, str], Any]] = {
 # builds it; any other value would silently give a different tree, so it is refused.
 NEUTRAL_VALUES: dict[str, tuple[Any, ...]] = {
     "rpmdb": ("target", "sqlite", "bdb", "b-d-b", "ndb"),  # fedostree writes the target's
-    "no-initramfs": (True, False),  # fedostree does not generate the initramfs either way
     "ignore-devices": (True,),
     "ima": (False,),
     "cliwrap": (False,),
@@ -151,7 +151,7 @@ NEUTRAL_PRINTED = {("rpmdb", "b-d-b"): "bdb"}
 
 # Keys rpm-ostree knows that change the tree and that fedostree does not implement.
 REFUSED = {
-    "initramfs-args": "fedostree does not generate the initramfs",
+    "initramfs-args": "fedostree's initramfs generator takes no dracut arguments",
     "platform-module": "fedostree does not support modularity",
     "modules": "fedostree does not support modularity",
     # client-side derivation keys (rpm-ostree's DeriveConfigFields)
