@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,10 +40,16 @@ def config(tmp_path_factory: pytest.TempPathFactory, sample_repo: Path) -> Path:
     return config
 
 
-def write_treefile(config: Path, name: str, extra: str = "", **scripts: str) -> Path:
-    """base/minimal's package set, as its own ref; scripts are files beside it."""
-    for filename, text in scripts.items():
-        (config / filename.replace("_", ".")).write_text(textwrap.dedent(text))
+def write_treefile(config: Path, name: str, extra: str = "", init: str | None = None) -> Path:
+    """base/minimal's package set, as its own ref; with init, a postprocess script makes
+    that the tree's /usr/lib/systemd/systemd (replacing the file: the package's is a
+    read-only hardlink into the package cache)."""
+    if init is not None:
+        (config / f"{name}.sh").write_text(
+            "#!/usr/bin/sh\nset -e\nrm /usr/lib/systemd/systemd\n"
+            f"printf '{init}' > /usr/lib/systemd/systemd\nchmod 755 /usr/lib/systemd/systemd\n"
+        )
+        extra += f"postprocess-script: {name}.sh\n"
     path = config / f"{name}.yaml"
     path.write_text(
         f"ref: fedostree/20/x86_64/boot/{name}\nrepos: [fedostree-sample]\nreleasever: 20\n"
@@ -189,11 +194,8 @@ def error_message_line(stderr: str) -> str:
 
 
 def test_a_tree_whose_init_exits_fails_boot(config: Path, tmp_path: Path) -> None:
-    init = "#!/usr/bin/sh\necho 'init: giving up'\nexit 1\n"
-    treefile = write_treefile(
-        config, "init-exits", "postprocess-script: init-exits.sh\n",
-        init_exits_sh=f"#!/usr/bin/sh\nprintf '{init}' > /usr/lib/systemd/systemd\n",
-    )  # fmt: skip
+    init = '#!/usr/bin/sh\necho "init: giving up"\nexit 1\n'
+    treefile = write_treefile(config, "init-exits", init=init)
     code, _, err = compose(treefile, tmp_path)
     summary, log = assert_unpublished(tmp_path, "fedostree/20/x86_64/boot/init-exits", code, err)
     assert summary.startswith("the machine stopped before the tree's init printed its boot marker")
@@ -202,11 +204,8 @@ def test_a_tree_whose_init_exits_fails_boot(config: Path, tmp_path: Path) -> Non
 
 
 def test_a_hanging_tree_is_killed_at_the_time_limit(config: Path, tmp_path: Path) -> None:
-    init = "#!/usr/bin/sh\necho 'init: waiting forever'\nexec /usr/sbin/busybox sleep 100000\n"
-    treefile = write_treefile(
-        config, "hangs", "postprocess-script: hangs.sh\n",
-        hangs_sh=f"#!/usr/bin/sh\nprintf '{init}' > /usr/lib/systemd/systemd\n",
-    )  # fmt: skip
+    init = '#!/usr/bin/sh\necho "init: waiting forever"\nexec /usr/sbin/busybox sleep 100000\n'
+    treefile = write_treefile(config, "hangs", init=init)
     code, _, err = compose(treefile, tmp_path)
     summary, _ = assert_unpublished(tmp_path, "fedostree/20/x86_64/boot/hangs", code, err)
     assert summary.startswith(f"no boot marker within {HANG_LIMIT} s: killed at the time limit")

@@ -20,7 +20,7 @@ from pathlib import Path
 from fedostree.engine import ostree as ot
 from fedostree.server.boot import bls, image, qemu
 from fedostree.server.boot.deploy import DeployError, install, remove_sysroot
-from fedostree.server.boot.serial import BootReport, last_lines, parse_serial
+from fedostree.server.boot.serial import BootReport, kernel_panic, last_lines, parse_serial
 from fedostree.server.results import CheckResult
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,9 @@ def failed(start: float, trouble: str, serial: str, booted: Booted | None = None
     text = [trouble, "", "last lines of the serial console:", *(f"  {t}" for t in tail)]
     if booted is not None:
         text += ["", describe(booted)]
+    panic = kernel_panic(serial)
+    if panic is not None and panic not in tail[-3:]:
+        trouble += f" ({panic})"
     summary = trouble + (f"; serial console: {' | '.join(tail[-3:])}" if tail else "")
     return CheckResult(NAME, "failed", time.monotonic() - start,
                        "\n".join(text) + "\n\n" + serial, summary)  # fmt: skip

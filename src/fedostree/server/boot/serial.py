@@ -66,6 +66,14 @@ def parse_serial(text: str) -> BootReport:
     return BootReport(marker, probe, tuple(checks), done, initramfs_error)
 
 
+def kernel_panic(text: str) -> str | None:
+    """The kernel's `Kernel panic - not syncing: REASON` line, without its time stamp."""
+    for line in text.splitlines():
+        if "Kernel panic - not syncing:" in line:
+            return KERNEL_PREFIX.sub("", line.replace("\r", "")).strip()
+    return None
+
+
 def last_lines(text: str, count: int = 12) -> list[str]:
     """The serial log's last non-empty lines, without the kernel's time stamps."""
     lines = [KERNEL_PREFIX.sub("", line.replace("\r", "")).rstrip() for line in text.splitlines()]
