@@ -6,13 +6,10 @@ rpm-ostree's order (see `assemble_tree`)."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
 
 import libcomps
 import solv
@@ -30,11 +27,11 @@ from fedostree.engine.pkgcache import ensure_cached
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
 from fedostree.engine.treefile_repos import BASEARCH, repo_configs, repo_names
-from fedostree.errors import ConfigError, FedostreeError
+from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
-from fedostree.server.boot.check import BootOptions, boot_check
-from fedostree.server.boot.proof import boot_test
+from fedostree.server.boot.check import BootOptions
+from fedostree.server.boot.runner import BootRunner, boot_verdict, proof_verdict
 from fedostree.server.candidates import candidate_refspec, check_tree_ref, migrate_candidates
 from fedostree.server.checks import run_checks
 from fedostree.server.deltas import publish_deltas
@@ -42,8 +39,6 @@ from fedostree.server.publish import Signer, promote, stage_candidate, update_su
 from fedostree.server.results import CheckResult, CommitResults, load_results, record_results
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-BOOT_TEST = "boot-test"
 
 
 @dataclass(frozen=True)
@@ -86,7 +81,7 @@ class Session:
     _build_repo: OSTree.Repo | None = None
     _signer: Signer | None = None
     _candidates_migrated: bool = False
-    _boots: ThreadPoolExecutor | None = None
+    _boots: BootRunner | None = None
 
     @property
     def out_repo(self) -> OSTree.Repo:
@@ -127,19 +122,14 @@ class Session:
             update_summary(self.out_repo, self.signer)
         self._candidates_migrated = True
 
-    def submit_boot(self, commit: str, ref: str) -> Future[CheckResult] | None:
-        """The commit's `boot` check, started in the background. None without boot checks."""
-        boot = self.options.boot
-        if boot is None:
+    @property
+    def boots(self) -> BootRunner | None:
+        """Where the trees' boot checks and proofs run; None without boot checks."""
+        if self.options.boot is None:
             return None
-        workdir = self.options.cachedir / "boot"
-        return self.submit(boot_check, self.out_path, commit, ref, workdir, boot)
-
-    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
-        """Boots run in the background, several in parallel, up to the number of cores."""
         if self._boots is None:
-            self._boots = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="boot")
-        return self._boots.submit(work, *args)
+            self._boots = BootRunner(self.options.boot, self.options.cachedir)
+        return self._boots
 
     def metadata_for(self, tf: Treefile) -> tuple[solv.Pool, libcomps.Comps]:
         """Trees whose repositories resolve to the same URLs share one pool; the
@@ -225,11 +215,12 @@ def start_compose(tf: Treefile, session: Session) -> PendingCompose:
     finally:
         # Tens of thousands of directories: removed while the commit boots and is published.
         remover = build.discard()
-    boot = session.submit_boot(commit, tf.ref) if bootable else None
+    runner = session.boots if bootable else None
+    boot = runner.check(session.out_path, commit, tf.ref) if runner is not None else None
 
     def finish() -> ComposeResult:
         try:
-            all_checks = checks + ([wait_for_boot(boot, tf.ref)] if boot is not None else [])
+            all_checks = checks + ([boot_verdict(boot, tf.ref)] if boot is not None else [])
             results = CommitResults(commit, tf.ref, version, started, tuple(all_checks))
             record_results(session.out_path, results)
             if results.failed:
@@ -254,45 +245,18 @@ def run_boot_tests(
     """After publishing: `compose boot-test` (server/boot/proof.py) for every tree that
     passed a boot check and has an earlier published version, in parallel; each outcome
     is added to the new commit's test results as the check `boot-test`."""
-    boot = session.options.boot
+    runner = session.boots
     proven = [r for r in results if r.booted and r.published and r.changed]
     proven = [r for r in proven if ot.commit_parent(session.out_repo, r.commit) is not None]
-    if boot is None or not proven:
+    if runner is None or not proven:
         return []
-    futures = [session.submit(prove_upgrade, session.out_path, r, session.options.cachedir, boot)
-               for r in proven]  # fmt: skip
-    checks = [f.result() for f in futures]
+    futures = [runner.prove(session.out_path, r.ref) for r in proven]
+    checks = [proof_verdict(f, r.ref) for f, r in zip(futures, proven, strict=True)]
     for r, check in zip(proven, checks, strict=True):
         recorded = load_results(session.out_path, r.commit)
         if recorded is not None:
             record_results(session.out_path, replace(recorded, checks=(*recorded.checks, check)))
     return [(r.ref, check) for r, check in zip(proven, checks, strict=True)]
-
-
-def prove_upgrade(
-    repo_path: Path, r: ComposeResult, cachedir: Path, boot: BootOptions
-) -> CheckResult:
-    start = time.monotonic()
-    workdir = cachedir / "boot-test" / r.ref.replace("/", "_")
-    try:
-        proof = boot_test(repo_path, r.ref, workdir, boot)
-    except FedostreeError as e:
-        log.warning("%s: boot-test failed: %s", r.ref, e)
-        return CheckResult(BOOT_TEST, "failed", time.monotonic() - start, f"{e}\n", str(e))
-    lines = [f"boot {n} ({b.step}, {b.booted.run.seconds:.1f} s): {b.booted.marker}"
-             for n, b in enumerate(proof.boots, 1)]  # fmt: skip
-    summary = (f"upgrade {proof.previous[:12]} -> {proof.current[:12]} and rollback booted "
-               "as expected; /etc and /var kept")  # fmt: skip
-    return CheckResult(BOOT_TEST, "passed", time.monotonic() - start,
-                       "\n".join([summary, *lines]) + "\n", summary)  # fmt: skip
-
-
-def wait_for_boot(boot: Future[CheckResult], ref: str) -> CheckResult:
-    result = boot.result()
-    log.info("check boot: %s (%.1f s)", result.outcome, result.duration)
-    if result.outcome == "failed":
-        log.warning("%s: boot failed: %s", ref, result.summary)
-    return result
 
 
 def recorded_resolution(

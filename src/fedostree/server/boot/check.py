@@ -58,7 +58,6 @@ def boot_check(repo_path: Path, commit: str, ref: str, workdir: Path,
     start = time.monotonic()
     reason = skip_reason()
     if reason is not None:
-        log.warning("check boot of %s: %s", ref, reason)
         return CheckResult(NAME, "skipped", 0.0, reason + "\n", reason)
     workdir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="boot-", dir=workdir))

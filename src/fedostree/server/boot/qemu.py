@@ -5,11 +5,13 @@ QEMU runs with TCG (`-machine q35,accel=tcg -cpu max`): on these machines a nest
 guest hangs before the kernel's first line. `-no-reboot` turns the guest's reboot or
 panic (the boot check's kernel arguments include panic=-1) into QEMU's exit, and the
 guest's poweroff ends QEMU too. QEMU runs in its own session; at the time limit the whole
-session is killed, so nothing it started is left running."""
+session is killed, so nothing it started is left running, and it dies with the process
+that started it."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -22,6 +24,7 @@ from fedostree.errors import FedostreeError
 
 QEMU = "qemu-system-x86_64"
 MEMORY_MIB = 512
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def run_qemu(
     with errors.open("w") as err:
         process = subprocess.Popen(qemu_argv(kernel, initrd, options, image, log),
                                    stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                   start_new_session=True)  # fmt: skip
+                                   start_new_session=True, preexec_fn=die_with_parent)  # fmt: skip
         try:
             status: int | None = process.wait(timeout=timeout)
             timed_out = False
@@ -75,6 +78,12 @@ def run_qemu(
     if not timed_out and status != 0 and not serial:
         raise FedostreeError(f"{QEMU} failed with exit status {status}: {qemu_errors}")
     return BootRun(serial, seconds, timed_out, status, qemu_errors)
+
+
+def die_with_parent() -> None:
+    """In QEMU's process before it starts: SIGKILL it when the process that started it
+    dies, however that dies (QEMU's own session is out of reach of a kill of ours)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def kill_session(process: subprocess.Popen[bytes]) -> None:
