@@ -66,10 +66,14 @@ clean:
 # The benchmark (bench/README.md). Full: the synthesized CentOS Stream 9 universe at real
 # size, three runs, on disk. Small (under 5 minutes): scale 0.02, one run, three of the
 # six trees, in /dev/shm; its timings leave out disk costs, so compare ratios with care.
-.PHONY: bench bench-small
+.PHONY: bench bench-small bench-boot
 bench: setup
 	$(PY) -m fedostree.bench --scale 1.0 --runs 3 --out bench/results.json --workdir bench/work
 
 bench-small: setup
 	$(PY) -m fedostree.bench --scale 0.02 --runs 1 --reps 1 --trees minimal server workstation-dev \
 		--workdir /dev/shm/fedostree-bench --out bench/results.json
+
+# What the boot check adds to a cold compose of the six sample trees (bench/README.md).
+bench-boot: setup
+	$(PY) -m fedostree.bench.boot_cost --runs 3 --out bench/boot-cost.json
