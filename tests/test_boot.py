@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fedostree.demo import write_config
+from fedostree.server import status_page as status
 from fedostree.server.boot import qemu
 from fedostree.server.boot.check import BootOptions, boot_check
 from fedostree.server.results import load_results
@@ -107,13 +108,18 @@ def test_a_good_tree_boots_before_it_is_published(good: dict) -> None:
     assert "options: root=/dev/vda rw console=ttyS0 panic=-1 ostree=/ostree/boot." in log
 
 
-def test_the_status_page_links_the_boot_log(good: dict) -> None:
+def test_the_results_and_the_status_page_link_the_boot_log(good: dict) -> None:
     repo = good["repo"]
     commit = ostree(repo, "rev-parse", REF).strip()
     r = run("compose", "results", REF, "--repo", repo)
     assert r.exit_code == 0, r.stderr
-    assert "boot" in r.stdout
-    assert (repo / "extensions/fedostree/results" / commit / "boot.log").is_file()
+    log = repo / "extensions/fedostree/results" / commit / "boot.log"
+    assert any(line.split()[:2] == ["passed", "boot"] and line.endswith(str(log))
+               for line in r.stdout.splitlines()), r.stdout  # fmt: skip
+    page = status.render_index(status.collect_trees(repo), "http://127.0.0.1/", "demo")
+    assert (
+        f'data-check="boot" data-outcome="passed" href="{status.log_url(commit, "boot")}"' in page
+    )
 
 
 def test_upgrade_and_rollback_are_proven_after_publishing(good: dict) -> None:
