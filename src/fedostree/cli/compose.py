@@ -84,15 +84,15 @@ def boot_check_options(f: Callable[..., None]) -> Callable[..., None]:
         help="Do not boot the trees in QEMU before publishing them (also when the "
         "environment variable FEDOSTREE_NO_BOOT_CHECK is 1).",
     )(f)
-    f = click.option(
-        "--boot-timeout",
-        type=click.FloatRange(min=1),
-        default=DEFAULT_TIMEOUT,
-        show_default=True,
-        metavar="SECONDS",
-        help="Time a boot check gives a tree to boot, run its boot-time checks and power off.",
+    f = boot_timeout_option(
+        "Time a boot check gives a tree to boot, run its boot-time checks and power off."
     )(f)
     return f
+
+
+def boot_timeout_option(text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option("--boot-timeout", type=click.FloatRange(min=1), default=DEFAULT_TIMEOUT,
+                        show_default=True, metavar="SECONDS", help=text)  # fmt: skip
 
 
 def boot_options(no_boot_check: bool, boot_timeout: float) -> BootOptions | None:
@@ -324,14 +324,7 @@ def compose_verify_cmd(rev: str, repo: Path, cachedir: Path, as_json: bool) -> N
 @click.option(
     "--cachedir", type=_path, default=DEFAULT_CACHEDIR, show_default=True, help="Cache directory."
 )
-@click.option(
-    "--boot-timeout",
-    type=click.FloatRange(min=1),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="Time limit of each boot.",
-)
+@boot_timeout_option("Time limit of each boot.")
 @click.option("--json", "as_json", is_flag=True, help="Print the three boots as JSON.")
 def compose_boot_test_cmd(ref: str, repo: Path, from_rev: str | None, workdir: Path | None,
                           cachedir: Path, boot_timeout: float, as_json: bool) -> None:  # fmt: skip

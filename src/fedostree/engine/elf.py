@@ -79,12 +79,17 @@ class HostRoot:
             return None
 
     def glob(self, pattern: str) -> list[str]:
-        directory, _, name = pattern.rpartition("/")
-        real_dir = self.resolve(directory or "/")
-        if real_dir is None:
-            return []
-        base = real_dir.rstrip("/")
-        return [f"{base}/{n}" for n in sorted(self.listdir(real_dir)) if fnmatch.fnmatch(n, name)]
+        return glob_in(self, pattern)
+
+
+def glob_in(root: LoaderRoot, pattern: str) -> list[str]:
+    """Resolved paths matching a pattern whose last component may hold wildcards."""
+    directory, _, name = pattern.rpartition("/")
+    real_dir = root.resolve(directory or "/")
+    if real_dir is None:
+        return []
+    base = real_dir.rstrip("/")
+    return [f"{base}/{n}" for n in sorted(root.listdir(real_dir)) if fnmatch.fnmatch(n, name)]
 
 
 # --- reading ----------------------------------------------------------------------------

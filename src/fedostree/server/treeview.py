@@ -8,7 +8,6 @@ tree has no /etc of its own, /etc is /usr/etc mounted there, so `/etc/os-release
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import posixpath
 import stat
@@ -16,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+
+from fedostree.engine.elf import glob_in
 
 MAX_SYMLINKS = 40
 
@@ -87,12 +88,7 @@ class TreeView:
 
     def glob(self, pattern: str) -> list[str]:
         """Resolved paths matching a pattern whose last component may hold wildcards."""
-        directory, _, name = pattern.rpartition("/")
-        real_dir = self.resolve(directory or "/")
-        if real_dir is None:
-            return []
-        base = real_dir.rstrip("/")
-        return [f"{base}/{n}" for n in sorted(self.listdir(real_dir)) if fnmatch.fnmatch(n, name)]
+        return glob_in(self, pattern)
 
     def _resolve(self, path: str, hops: int) -> str | None:
         real = ""
