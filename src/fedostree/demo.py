@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import re
 import shlex
 import shutil
 import subprocess
@@ -112,17 +113,19 @@ def show_trees(repo_path: Path) -> None:
 def show_boots(repo_path: Path) -> None:
     """Every published tree's `boot` check: its boot time and the marker its init printed."""
     repo = ot.open_repo(repo_path)
-    table = Table(title="Every published tree, booted in QEMU before it was published")
-    for column in ("ref", "boot", "marker printed by the tree's init on the serial console"):
+    table = Table(title="Every published tree, booted in QEMU before it was published "
+                  "(hashes shortened)")  # fmt: skip
+    for column in ("tree", "boot", "the marker its init printed on the serial console"):
         table.add_column(column)
     for ref, commit in sorted(published_refs(repo).items()):
         results = load_results(repo_path, commit)
         boots = [c for c in results.checks if c.name == "boot"] if results else []
         if not boots:
-            table.add_row(ref, "-", "(no boot check)")
+            table.add_row(ref.removeprefix(PREFIX), "-", "(no boot check)")
             continue
-        marker = boots[0].summary.split(": ", 1)[-1]
-        table.add_row(ref, f"{boots[0].outcome}, {boots[0].duration:.1f} s", marker)
+        marker = re.sub(r"([0-9a-f]{10})[0-9a-f]{54}", r"\1…", boots[0].summary.split(": ", 1)[-1])
+        table.add_row(ref.removeprefix(PREFIX), f"{boots[0].outcome}, {boots[0].duration:.1f} s",
+                      marker)  # fmt: skip
     console.print(table)
 
 
