@@ -147,6 +147,7 @@ def test_boot_test_cli_boots_three_times_and_ostree_agrees(good: dict, tmp_path:
     proof = json.loads(r.stdout)
     steps = [(b["step"], b["commit"], b["boots"]) for b in proof["boots"]]
     assert steps == [("previous", old, 1), ("upgraded", new, 2), ("rolled-back", old, 3)]
+    assert [b["commit_version"] for b in proof["boots"]] == ["20", "20.1", "20"]
     versions = [b["version"] for b in proof["boots"]]
     assert versions == ["20 (Heisenbug)", "20.1 (Heisenbug)", "20 (Heisenbug)"]
     # the /etc change made before the upgrade was seen by the upgraded and rolled-back boots

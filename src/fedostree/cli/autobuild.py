@@ -148,6 +148,9 @@ def echo_tree(result: TreeResult) -> None:
 
 def echo_report(report: RunReport, repo: Path, as_json: bool, *, verbose: bool) -> None:
     """Errors on stderr, one line each; with --json the summary latest.json holds."""
+    if not as_json:
+        for line in report.boot_tests:
+            click.echo(line)
     for error in report.errors:
         click.echo(f"error: {error}", err=True)
     if as_json:

@@ -349,7 +349,8 @@ def compose_boot_test_cmd(ref: str, repo: Path, from_rev: str | None, workdir: P
                                "boots": [b.to_json() for b in proof.boots]}, indent=2))  # fmt: skip
         return
     for number, boot in enumerate(proof.boots, 1):
-        click.echo(f"boot {number} ({boot.step}, {boot.booted.run.seconds:.1f} s): "
+        click.echo(f"boot {number} ({boot.step} {boot.version or boot.expected[:12]}, "
+                   f"{boot.booted.run.seconds:.1f} s): "
                    f"{boot.booted.marker}")  # fmt: skip
     click.echo(f"{ref}: upgrade {proof.previous[:12]} -> {proof.current[:12]} and rollback "
                f"booted as expected; /etc and /var kept (sysroot in {proof.workdir})")  # fmt: skip

@@ -140,7 +140,11 @@ def _run(
         on_tree(result)
     publish_deltas_in(session, report, run_log)
     for ref, proof in run_boot_tests(session, composed):
-        run_log.write(f"{ref}: boot-test {proof.outcome}: {proof.summary}")
+        line = f"{ref}: boot-test {proof.outcome}: {proof.summary}"
+        run_log.write(line)
+        report.boot_tests.append(line)
+        if proof.outcome == "failed":
+            report.fail(f"{ref}: published, but the upgrade/rollback boot-test failed")
     advanced = advance_state(state, plan, report)
     if advanced != state:
         rec.save_state(options.repo, advanced)

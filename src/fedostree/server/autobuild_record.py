@@ -139,6 +139,7 @@ class RunReport:
     changes: list[str] = field(default_factory=list)  # why the run composed
     trees: list[TreeResult] = field(default_factory=list)
     run_errors: list[str] = field(default_factory=list)
+    boot_tests: list[str] = field(default_factory=list)  # REF: boot-test OUTCOME: SUMMARY
     config_error: bool = False
     interrupted: bool = False
 

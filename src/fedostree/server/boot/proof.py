@@ -37,11 +37,12 @@ PROBE = "etc/fedostree/boot-probe"
 class ProofBoot:
     step: str  # previous, upgraded, rolled-back
     expected: str  # the commit that should have booted
+    version: str | None  # its version (commit metadata)
     booted: Booted
 
     def to_json(self) -> dict[str, object]:
         marker = self.booted.report.marker
-        return {"step": self.step, "expected": self.expected,
+        return {"step": self.step, "expected": self.expected, "commit_version": self.version,
                 "commit": marker.commit if marker else None,
                 "version": marker.version if marker else None,
                 "boots": marker.boots if marker else None, "probe": self.booted.report.probe,
@@ -81,16 +82,17 @@ def boot_test(repo_path: Path, ref: str, workdir: Path, options: BootOptions,
     install(sysroot, repo, previous, f"{REMOTE}:{ref}")
     add_remote(Sysroot(sysroot).repo, REMOTE, repo_path.absolute().as_uri(),
                gpg_verify=False, gpg_key=None)  # fmt: skip
-    boots = [boot_step(sysroot, disk, workdir, "previous", previous, options)]
+    old, new = Expected.of(repo, previous), Expected.of(repo, current)
+    boots = [boot_step(sysroot, disk, workdir, "previous", old, options)]
     probe = write_probe(sysroot, previous)
     root = Sysroot(sysroot)
     with root.locked():
         ops.upgrade(root, check=False, preview=False, download_only=False, allow_downgrade=False)
-    boots.append(boot_step(sysroot, disk, workdir, "upgraded", current, options, probe))
+    boots.append(boot_step(sysroot, disk, workdir, "upgraded", new, options, probe))
     root = Sysroot(sysroot)
     with root.locked():
         root.rollback()
-    boots.append(boot_step(sysroot, disk, workdir, "rolled-back", previous, options, probe))
+    boots.append(boot_step(sysroot, disk, workdir, "rolled-back", old, options, probe))
     return Proof(ref, previous, current, tuple(boots), workdir)
 
 
@@ -101,24 +103,53 @@ def prepare_workdir(workdir: Path) -> None:
     workdir.mkdir(parents=True)
 
 
-def boot_step(sysroot: Path, disk: Path, workdir: Path, step: str, expected: str,
+@dataclass(frozen=True)
+class Expected:
+    """What a boot of a commit must show: the commit, and its tree's os-release VERSION."""
+
+    commit: str
+    os_version: str | None  # VERSION in the tree's os-release
+    version: str | None  # the commit's version (its metadata)
+
+    @classmethod
+    def of(cls, repo: ot.OSTree.Repo, commit: str) -> Expected:
+        version = ot.commit_metadata_value(repo, commit, "version")
+        return cls(commit, os_release_version(repo, commit), version)
+
+
+def os_release_version(repo: ot.OSTree.Repo, commit: str) -> str | None:
+    """VERSION of /usr/lib/os-release (or /usr/etc/os-release, /etc in a commit)."""
+    for path in ("/usr/lib/os-release", "/usr/etc/os-release"):
+        data = ot.read_commit_file(repo, commit, path)
+        if data is None:
+            continue
+        for line in data.decode(errors="replace").splitlines():
+            if line.startswith("VERSION="):
+                return line.split("=", 1)[1].strip().strip('"')
+    return None
+
+
+def boot_step(sysroot: Path, disk: Path, workdir: Path, step: str, expected: Expected,
               options: BootOptions, probe: str | None = None) -> ProofBoot:  # fmt: skip
     """Boot the sysroot, read back what the boot changed, and check the marker."""
     number = {"previous": 1, "upgraded": 2, "rolled-back": 3}[step]
     booted = boot_sysroot(sysroot, disk, workdir / f"serial-{number}-{step}.log", options.timeout)
     image.read_back(disk, sysroot)
-    trouble = problem(booted, expected, options.timeout)
+    trouble = problem(booted, expected.commit, options.timeout)
     marker = booted.report.marker
+    if trouble is None and marker is not None and marker.version != (expected.os_version or ""):
+        trouble = (f"booted os-release VERSION {marker.version!r}, not the tree's "
+                   f"{expected.os_version!r}")  # fmt: skip
     if trouble is None and marker is not None and marker.boots != number:
         trouble = f"/var did not persist: the boot counter says {marker.boots}, not {number}"
     if trouble is None and probe is not None and booted.report.probe != probe:
         trouble = (f"the /etc change made before the upgrade is gone: the init saw "
                    f"{booted.report.probe!r}, not {probe!r}")  # fmt: skip
     if trouble is not None:
-        raise ProofFailed(f"boot {number} ({step}, {expected[:12]}): {trouble}; serial log "
+        raise ProofFailed(f"boot {number} ({step}, {expected.commit[:12]}): {trouble}; serial log "
                           f"{workdir / f'serial-{number}-{step}.log'}")  # fmt: skip
     log.info("boot %d (%s): %s", number, step, booted.marker)
-    return ProofBoot(step, expected, booted)
+    return ProofBoot(step, expected.commit, expected.version, booted)
 
 
 def write_probe(sysroot: Path, deployed: str) -> str:

@@ -84,8 +84,8 @@ def prove_upgrade(repo_path: Path, ref: str, cachedir: Path, options: BootOption
         proof = boot_test(repo_path, ref, workdir, options)
     except FedostreeError as e:
         return CheckResult(BOOT_TEST, "failed", time.monotonic() - start, f"{e}\n", str(e))
-    lines = [f"boot {n} ({b.step}, {b.booted.run.seconds:.1f} s): {b.booted.marker}"
-             for n, b in enumerate(proof.boots, 1)]  # fmt: skip
+    lines = [f"boot {n} ({b.step} {b.version or b.expected[:12]}, {b.booted.run.seconds:.1f} s): "
+             f"{b.booted.marker}" for n, b in enumerate(proof.boots, 1)]  # fmt: skip
     summary = (f"upgrade {proof.previous[:12]} -> {proof.current[:12]} and rollback booted "
                "as expected; /etc and /var kept")  # fmt: skip
     return CheckResult(BOOT_TEST, "passed", time.monotonic() - start,
