@@ -323,6 +323,27 @@ def test_compose_refuses_an_invalid_ref(tmp_path: Path, ref: str) -> None:
     assert ref in str(info.value)
 
 
+BAD_REFS = ["fedostree/20/../x", "fedostree/20/.x", "fedostree/-x", "a/./b", "a\tb"]
+
+
+@pytest.mark.parametrize("ref", BAD_REFS)
+def test_an_invalid_ref_is_refused_when_the_treefile_loads(tmp_path: Path, ref: str) -> None:
+    """libostree's own ref syntax (ostree_validate_rev), checked on load: `..`, `.` or a
+    fragment starting with `.` or `-` never reach the compose."""
+    path = write(tmp_path, "tree.json", json.dumps({"ref": ref}))
+    assert config_error(path) == f"{path}: ref: '{ref}' is not a valid OSTree ref"
+
+
+def test_an_invalid_ref_from_an_include_or_a_variable_names_where_it_was_set(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "base.yaml", "ref: fedostree/${name}/x\n")
+    path = write(tmp_path, "tree.yaml", "include: base.yaml\nvariables: {name: '..'}\n")
+    assert config_error(path) == (
+        f"{path} -> include -> base.yaml: ref: 'fedostree/../x' is not a valid OSTree ref"
+    )
+
+
 @pytest.mark.parametrize(
     ("extra", "what"),
     [
@@ -449,6 +470,13 @@ def test_cli_bad_treefile_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert compose_error(bad, tmp_path) == (
         f"{bad} -> include -> base.yaml: packages[3]: expected a string, got dict"
     )
+
+
+@pytest.mark.parametrize("ref", BAD_REFS[:3])
+def test_cli_invalid_ref_exits_2_and_creates_nothing(tmp_path: Path, ref: str) -> None:
+    write(tmp_path, "r.repo", f"[r]\nname=r\nbaseurl={tmp_path.as_uri()}\ngpgcheck=0\n")
+    tree = write(tmp_path, "tree.yaml", f"ref: {ref}\nrepos: [r]\npackages: [bash]\n")
+    assert compose_error(tree, tmp_path) == f"{tree}: ref: '{ref}' is not a valid OSTree ref"
 
 
 def test_cli_unknown_key_is_a_warning_then_the_real_error(tmp_path: Path) -> None:

@@ -40,6 +40,15 @@ def open_repo(path: Path, *, create_mode: str | None = None) -> OSTree.Repo:
     return repo
 
 
+def is_valid_ref(ref: str) -> bool:
+    """Whether ref is a ref name libostree accepts (ostree_validate_rev): slash-separated
+    fragments, each starting with a letter, digit or `_`, so no `..`, `.` or empty part."""
+    try:
+        return bool(OSTree.validate_rev(ref))
+    except GLib.Error:
+        return False
+
+
 def resolve_rev(repo: OSTree.Repo, rev: str, *, local_only: bool = False) -> str | None:
     """The commit a ref or checksum names, or None if there is none. libostree looks a
     plain REF up in refs/heads, then in every remote's refs (REMOTE:REF); local_only

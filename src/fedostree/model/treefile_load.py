@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from fedostree.engine.ostree import is_valid_ref
 from fedostree.errors import ConfigError
 from fedostree.model.conditions import evaluate_conditions
 from fedostree.model.treefile import RepoPackages, Treefile, VarValue
@@ -36,8 +37,6 @@ from fedostree.model.yaml_core import DuplicateKeyError, load_yaml
 log = logging.getLogger(__name__)
 MAX_INCLUDE_DEPTH = 50  # rpm-ostree's INCLUDE_MAXDEPTH
 BASEARCH = os.uname().machine
-# libostree's OSTREE_REF_REGEXP: slash-separated fragments of [-._\w\d].
-_OSTREE_REF = re.compile(r"(?:[-._\w]+/)*[-._\w]+")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 # Keys whose string values rpm-ostree substitutes ${variables} in.
 _SUBSTITUTED = ("ref", "automatic_version_prefix", "mutate_os_release")
@@ -80,7 +79,7 @@ def validate_for_compose(tf: Treefile) -> None:
         raise ConfigError(f"{tf.path}: ref: missing, required for compose")
     if not (tf.packages or tf.repo_packages):
         raise ConfigError(f"{tf.path}: packages: missing, required for compose")
-    if not _OSTREE_REF.fullmatch(tf.ref) or ".." in tf.ref.split("/"):
+    if not is_valid_ref(tf.ref):  # checked on load; a Treefile may be built otherwise
         raise ConfigError(f"{tf.path}: ref: '{tf.ref}' is not a valid OSTree ref")
     for name, why in (("releasever", "use the releasever key"), ("basearch", "it is set")):
         if name in tf.repovars:
@@ -269,6 +268,7 @@ def _to_treefile(path: Path, top: Fragment, state: _Load) -> Treefile:
     values = dict(top.values)
     informational = dict(top.informational)
     _substitute(values, informational, top, state.variables)
+    _check_ref(values.get("ref"), top)
     if (prefix := values.get("automatic_version_prefix")) is not None:
         try:
             check_prefix(prefix)
@@ -292,6 +292,12 @@ def _to_treefile(path: Path, top: Fragment, state: _Load) -> Treefile:
             f"{path}: tests: '{tf.tests[i].name}' is the name of two tests in the include chain"
         )
     return tf
+
+
+def _check_ref(ref: str | None, top: Fragment) -> None:
+    """The ref as libostree would take it, refused before anything is created for it."""
+    if ref is not None and not is_valid_ref(ref):
+        raise ConfigError(f"{top.origins['ref']}: '{ref}' is not a valid OSTree ref")
 
 
 def _check_add_files(path: Path, add_files: tuple[Any, ...]) -> None:
