@@ -209,3 +209,39 @@ def test_db_with_an_unknown_revision(deployed: Path, trees: Trees) -> None:
 def test_serve_a_directory_that_is_not_a_repository(tmp_path: Path) -> None:
     r = run("serve", "--repo", tmp_path, "--port", "0")
     assert error_message(r, 2) == f"{tmp_path}: not an OSTree repository"
+
+
+BAD_URLS = [
+    ("", "not an http://, https:// or file:// URL"),
+    ("ftp://example.com/repo", "not an http://, https:// or file:// URL"),
+    ("javascript:alert(1)", "not an http://, https:// or file:// URL"),
+    ("/srv/repo", "not an http://, https:// or file:// URL"),
+    ("srv/repo", "not an http://, https:// or file:// URL"),
+    ("http://", "no host"),
+    ("https:///repo", "no host"),
+    ("http://example.com:port/", "bad port"),
+    ("file://", "no path"),
+    ("file://otherhost/srv/repo", "a file:// URL names no host but localhost"),
+    ("http://example.com/a b", "contains whitespace or a control character"),
+]
+
+
+def test_remote_add_refuses_a_url_that_is_not_http_https_or_file(sysroot: Path) -> None:
+    config = sysroot / "ostree/repo/config"
+    before = config.read_text()
+    for url, why in BAD_URLS:
+        r = client(sysroot, "remote", "add", "--no-gpg-verify", "x", url)
+        assert error_message(r, 2) == f"remote 'x': URL {url!r}: {why}", url
+        assert r.stdout == ""
+    assert config.read_text() == before
+    assert client(sysroot, "remote", "list").stdout == ""
+
+
+def test_remote_add_accepts_http_https_and_file_urls(sysroot: Path) -> None:
+    urls = ["http://example.com/repo", "https://[::1]:8443/", "file:///srv/repo",
+            "file://localhost/srv/repo"]  # fmt: skip
+    for i, url in enumerate(urls):
+        r = client(sysroot, "remote", "add", "--no-gpg-verify", f"r{i}", url)
+        assert r.exit_code == 0, r.stderr
+    listed = client(sysroot, "remote", "list").stdout
+    assert all(url in listed for url in urls)

@@ -61,7 +61,7 @@ def remote() -> None:
 def remote_add(
     sysroot: Path, name: str, url: str, no_gpg_verify: bool, gpg_import: Path | None
 ) -> None:
-    """Add remote NAME at URL."""
+    """Add remote NAME at URL (http://, https:// or file://)."""
     root = Sysroot(sysroot)
     with root.locked():
         add_remote(root.repo, name, url, gpg_verify=not no_gpg_verify, gpg_key=gpg_import)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 from fedostree.engine import ostree as ot
@@ -20,6 +21,7 @@ LIBOSTREE_GPG_HINT = "(use gpg-verify=false in remote config to disable)"
 def add_remote(
     repo: OSTree.Repo, name: str, url: str, *, gpg_verify: bool, gpg_key: Path | None
 ) -> None:
+    check_remote_url(name, url)
     if name in (repo.remote_list() or []):
         raise ConfigError(f"remote '{name}' already exists")
     options = {"gpg-verify": GLib.Variant("b", gpg_verify or gpg_key is not None)}
@@ -32,6 +34,31 @@ def add_remote(
             repo.remote_gpg_import(name, stream, None, None)
     except GLib.Error as e:
         raise FedostreeError(f"remote '{name}': {e.message}") from e
+
+
+def check_remote_url(name: str, url: str) -> None:
+    """Refuse what a remote's URL cannot be: only http:// and https:// (with a host) and
+    file:// (with a path, on this machine) are pulled from; libostree takes any string."""
+    why = _url_problem(url)
+    if why is not None:
+        raise ConfigError(f"remote '{name}': URL {url!r}: {why}")
+
+
+def _url_problem(url: str) -> str | None:
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "contains whitespace or a control character"
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("http", "https"):
+        try:
+            parts.port  # noqa: B018  (raises on a port that is not a number)
+        except ValueError:
+            return "bad port"
+        return None if parts.hostname else "no host"
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            return "a file:// URL names no host but localhost"
+        return None if parts.path.startswith("/") else "no path"
+    return "not an http://, https:// or file:// URL"
 
 
 def delete_remote(repo: OSTree.Repo, name: str) -> list[str]:
