@@ -190,9 +190,19 @@ def test_upgrade_deploys_the_newer_commit_and_keeps_a_rollback(
     assert (deployment_root(deployed, trees.v2) / "usr/bin/newtool").is_file()
     assert not (deployment_root(deployed, trees.v2) / "usr/bin/oldtool").exists()
 
-    r = client(deployed, "upgrade")
-    assert (r.exit_code, r.stdout, r.stderr) == (77, "No upgrade available.\n", "")
+    assert_nothing_to_upgrade(deployed)
     assert_deployed(deployed, trees.v2, trees.v1)
+
+
+def assert_nothing_to_upgrade(sysroot: Path) -> None:
+    """As rpm-ostree: plain `upgrade` (and --download-only) with nothing new says so and
+    exits 0; --unchanged-exit-77, --check and --preview exit 77. Nothing changes."""
+    before = snapshot(sysroot)
+    for flags, code in (((), 0), (("--download-only",), 0), (("--unchanged-exit-77",), 77),
+                        (("--check",), 77), (("--preview",), 77)):  # fmt: skip
+        r = client(sysroot, "upgrade", *flags)
+        assert (r.exit_code, r.stdout, r.stderr) == (code, "No upgrade available.\n", ""), flags
+    assert snapshot(sysroot) == before
 
 
 def test_upgrade_merges_etc_and_keeps_var(deployed: Path, server: Server, trees: Trees) -> None:

@@ -273,7 +273,12 @@ def test_upgrade_keeps_the_layer_and_reports_inactive_requests(
     assert "InactiveRequests: newtool" in client(layerable, "status").stdout
     # nothing new: nothing rebuilt
     r = client(layerable, "upgrade")
-    assert r.exit_code == 77 and default(layerable)["checksum"] == new["checksum"]
+    assert (r.exit_code, r.stdout) == (0, "No upgrade available.\n"), r.stderr
+    assert default(layerable)["checksum"] == new["checksum"]
+    for flags in (("--unchanged-exit-77",), ("--check",), ("--preview",)):
+        r = client(layerable, "upgrade", *flags)
+        assert (r.exit_code, r.stdout) == (77, "No upgrade available.\n"), (flags, r.stderr)
+    assert default(layerable)["checksum"] == new["checksum"]
 
 
 # --- bad input: one line naming the package, nothing deployed ------------------------------

@@ -219,6 +219,10 @@ def test_upgrade_with_nothing_new_says_no_change(
     assert (r.exit_code, r.stdout) == (77, "No change.\n"), r.stderr
     r = client(sysroot, "upgrade", "--check")
     assert (r.exit_code, r.stdout) == (77, "No change.\n"), r.stderr
+    r = client(sysroot, "upgrade", "--preview")
+    assert (r.exit_code, r.stdout) == (77, "No change.\n"), r.stderr
+    r = client(sysroot, "upgrade", "--download-only")
+    assert (r.exit_code, r.stdout) == (0, "No change.\n"), r.stderr
     assert snapshot(sysroot) == before
 
 

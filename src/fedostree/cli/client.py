@@ -225,13 +225,15 @@ def _report_inactive(inactive: Sequence[str]) -> None:
 @click.command()
 @sysroot_option
 @click.option("--check", is_flag=True, help="Only check for an update; exit 77 if there is none.")
-@click.option("--preview", is_flag=True, help="Show the package diff without deploying.")
+@click.option(
+    "--preview", is_flag=True, help="Show the package diff without deploying; exit 77 if none."
+)
 @click.option("--download-only", is_flag=True, help="Pull the update but do not deploy it.")
 @click.option(
     "--allow-downgrade", is_flag=True, help="Accept a commit older than the deployed one."
 )
 @click.option("--unchanged-exit-77", is_flag=True,
-              help="Exit 77 if a locally assembled tree did not change.")  # fmt: skip
+              help="Exit 77 if there is no upgrade (without it: exit 0).")  # fmt: skip
 def upgrade(
     sysroot: Path,
     check: bool,

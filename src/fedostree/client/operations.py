@@ -107,8 +107,9 @@ def upgrade(
     pull(sysroot.repo, remote, [ref], commit_only=True)
     new = remote_commit(sysroot.repo, remote, ref)
     base = base_of(sysroot.repo, current.get_csum())
-    if new == base and not origin.layered:
-        raise NothingToDo("No upgrade available.")
+    no_upgrade = nothing_new("No upgrade available.", check or preview or unchanged_exit_77)
+    if new == base and (not origin.layered or check or preview):
+        raise no_upgrade
     if new != base:
         _refuse_downgrade(sysroot.repo, base, new, allow_downgrade)
     # what the base changes (the layer stays): rpm-ostree's upgrade diff
@@ -117,8 +118,6 @@ def upgrade(
     if preview:
         return replace(change, download_size=delta_download_size(sysroot.repo, remote, ref))
     if check:
-        if new == base:
-            raise NothingToDo("No upgrade available.")
         return change
     pull(sysroot.repo, remote, [ref])
     target, inactive = layer_on(sysroot, origin, new, current=current.get_csum(),
@@ -126,10 +125,16 @@ def upgrade(
     if download_only:
         return change
     if target == current.get_csum():
-        raise NothingToDo("No upgrade available.")
+        raise no_upgrade
     sysroot.deploy(origin, target)
     return Change(change.refspec, change.old, target, change.version,
                   commit_diff(sysroot.repo, current.get_csum(), target), True, inactive=inactive)  # fmt: skip
+
+
+def nothing_new(message: str, exit_77: bool) -> NothingToDo:
+    """rpm-ostree's `upgrade` with nothing new: exit 0, or 77 with --unchanged-exit-77,
+    --check or --preview (rpmostree-builtin-upgrade.cxx)."""
+    return NothingToDo(message, exit_code=77 if exit_77 else 0)
 
 
 def _upgrade_local(
@@ -152,7 +157,7 @@ def _upgrade_local(
     repo, deployed = sysroot.repo, current.get_csum()
     base = base_of(repo, deployed)
     unchanged = ot.commit_metadata(repo, base).get(INPUTHASH_KEY) == resolved.inputhash
-    no_change = NothingToDo("No change.", exit_code=77 if unchanged_exit_77 or check else 0)
+    no_change = nothing_new("No change.", check or preview or unchanged_exit_77)
     if unchanged and (not origin.layered or check or preview):
         raise no_change
     if check or preview or download_only:
