@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fedostree.engine.rpmfile import read_header_blob
 from tests.support.cli import (
     compose,
     error_message,
@@ -176,6 +177,66 @@ def test_rpm_that_does_not_match_the_metadata(
     assert refs(tmp_path / "repo")[REF] != before[REF]
     assert "extra" in cached_packages(tmp_path)
     fsck(tmp_path / "repo")
+
+
+def payload_offset(rpm_path: Path) -> int:
+    """Where the compressed payload starts: right after the lead, signature and header."""
+    return len(read_header_blob(rpm_path))
+
+
+def test_corrupt_payload_with_matching_metadata_is_named_and_dropped(
+    tmp_path: Path, served: Path
+) -> None:
+    treefile, before = baseline(tmp_path, served.as_uri())
+    original = served / "extra-1.0-1.x86_64.rpm"
+    kept = tmp_path / "original.rpm"
+    shutil.copy(original, kept)
+    data = bytearray(kept.read_bytes())
+    start = payload_offset(kept)
+    for i in range(start + 16, min(start + 48, len(data) - 8)):
+        data[i] ^= 0xFF  # same size, the header untouched: only the payload digest can tell
+    original.write_bytes(bytes(data))
+    createrepo(served, groups={"core": ["hello", "kernel"]})  # the metadata agrees with it
+    digest = hashlib.sha256(bytes(data)).hexdigest()
+    cached = tmp_path / "cache/rpms" / digest[:2] / f"{digest[2:]}-{original.name}"
+    with_packages(treefile, "extra")
+    r = compose(treefile, tmp_path)
+    assert error_message(r, 1) == (
+        f"extra-1.0-1.x86_64: corrupt package (payload digest mismatch): {cached}; "
+        "removed from the cache"
+    )
+    assert not cached.exists()
+    assert_untouched(tmp_path, before)
+    assert "extra" not in cached_packages(tmp_path)
+    # Once the repository holds the good package again, the same cache composes it.
+    shutil.copy(kept, original)
+    createrepo(served, groups={"core": ["hello", "kernel"]})
+    r = compose(treefile, tmp_path)
+    assert r.exit_code == 0, r.stderr
+    assert refs(tmp_path / "repo")[REF] != before[REF]
+    assert "extra" in cached_packages(tmp_path)
+    fsck(tmp_path / "repo")
+
+
+def test_corrupt_header_with_matching_metadata_is_named_and_dropped(
+    tmp_path: Path, served: Path
+) -> None:
+    treefile, before = baseline(tmp_path, served.as_uri())
+    original = served / "extra-1.0-1.x86_64.rpm"
+    data = bytearray(original.read_bytes())
+    summary = data.index(b"test package")  # the Summary, in the main header
+    data[summary] ^= 0x20  # "Test package": still a well-formed header, not the signed one
+    original.write_bytes(bytes(data))
+    createrepo(served, groups={"core": ["hello", "kernel"]})
+    digest = hashlib.sha256(bytes(data)).hexdigest()
+    cached = tmp_path / "cache/rpms" / digest[:2] / f"{digest[2:]}-{original.name}"
+    with_packages(treefile, "extra")
+    r = compose(treefile, tmp_path)
+    message = error_message(r, 1)
+    assert message.startswith("extra-1.0-1.x86_64: corrupt package (")
+    assert message.endswith(f"): {cached}; removed from the cache")
+    assert not cached.exists()
+    assert_untouched(tmp_path, before)
 
 
 def corrupt_primary(served: Path) -> None:

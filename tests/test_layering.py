@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fedostree.engine.rpmfile import read_header_blob
 from tests.support.cli import Result, error_message, ostree
 from tests.support.client import (
     NEWTOOL,
@@ -313,6 +314,14 @@ def test_bad_local_rpms(layerable: Path, layer_rpms: Path, tmp_path: Path) -> No
     arm = layer_rpms / "local/armtool-1.0-1.aarch64.rpm"
     assert error_message(install(layerable, str(arm)), 2) == (
         f"{arm}: armtool-1.0-1.aarch64 is for architecture aarch64, this system is x86_64"
+    )
+    corrupt = tmp_path / "localtool-0.1-1.x86_64.rpm"
+    data = bytearray((layer_rpms / "local" / corrupt.name).read_bytes())
+    start = len(read_header_blob(layer_rpms / "local" / corrupt.name))
+    data[start + 16] ^= 0xFF  # in the payload: only its digest can tell
+    corrupt.write_bytes(bytes(data))
+    assert error_message(install(layerable, str(corrupt)), 2) == (
+        f"{corrupt}: localtool-0.1-1.x86_64: corrupt package (payload digest mismatch)"
     )
     assert snapshot(layerable) == before
 

@@ -43,7 +43,7 @@ from fedostree.engine.download import cached_rpm_path
 from fedostree.engine.layer_resolve import resolve_layer
 from fedostree.engine.ostree import OSTree
 from fedostree.engine.pkgcache import CachedPackage, PackageCache, cache_ref, ensure_cached
-from fedostree.engine.rpmfile import header_from_blob, read_header_blob
+from fedostree.engine.rpmfile import digest_problem, header_from_blob, read_header_blob
 from fedostree.engine.treefs import remove_in_background
 from fedostree.errors import ConfigError, FedostreeError, NothingToDo
 from fedostree.model.origin import LocalPackage, Origin
@@ -115,6 +115,8 @@ def inspect_local(path: Path) -> LocalRpm:
         raise ConfigError(
             f"{path}: {hdr['nevra']} is for architecture {hdr['arch']}, this system is {BASEARCH}"
         )
+    if problem := digest_problem(path):
+        raise ConfigError(f"{path}: {hdr['nevra']}: corrupt package ({problem})")
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     ref = cache_ref(hdr["name"], hdr["evr"], hdr["arch"])
     return LocalRpm(path, str(hdr["nevra"]), str(hdr["name"]), sha256, ref)

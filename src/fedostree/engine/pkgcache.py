@@ -16,7 +16,13 @@ from fedostree.engine.depsolve import Package
 from fedostree.engine.download import download_packages
 from fedostree.engine.ostree import GLib, OSTree
 from fedostree.engine.progress import Progress
-from fedostree.engine.rpmfile import PayloadEntry, header_from_blob, iter_payload, read_header_blob
+from fedostree.engine.rpmfile import (
+    PayloadEntry,
+    digest_problem,
+    header_from_blob,
+    iter_payload,
+    read_header_blob,
+)
 from fedostree.errors import FedostreeError
 
 REF_PREFIX = "rpmostree/pkg"
@@ -41,6 +47,24 @@ class CachedPackage:
 
 class UnsafePayload(FedostreeError):
     """An RPM whose payload would write outside the tree."""
+
+
+class CorruptPackage(FedostreeError):
+    """An RPM whose own digests do not hold, though the repository metadata may agree."""
+
+
+def check_intact(nevra: str, path: Path, *, drop: bool) -> None:
+    """Refuse an RPM whose header or payload digests do not hold; drop=True removes it
+    (from the download cache), so that a rerun fetches it again."""
+    problem = digest_problem(path)
+    if problem is None:
+        return
+    if drop:
+        path.unlink(missing_ok=True)
+        raise CorruptPackage(
+            f"{nevra}: corrupt package ({problem}): {path}; removed from the cache"
+        )
+    raise CorruptPackage(f"{nevra}: corrupt package ({problem}): {path}")
 
 
 def cache_ref(name: str, evr: str, arch: str) -> str:
@@ -232,6 +256,8 @@ def ensure_cached(
     missing = [p for p in packages if cache.lookup(refs[p.nevra], p.sha256) is None]
     if missing:
         paths = download_packages(missing, cachedir)
+        for p in missing:
+            check_intact(p.nevra, paths[p.nevra], drop=True)
         with ot.transaction(repo), Progress("Importing", total=len(missing)) as bar:
             for p in missing:
                 cache.import_rpm(paths[p.nevra], refs[p.nevra], p.sha256)

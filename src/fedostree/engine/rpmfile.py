@@ -3,6 +3,7 @@ the scriptlets and the file triggers."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from collections.abc import Iterator
@@ -135,6 +136,53 @@ def _read_header(fd: int, path: Path) -> rpm.hdr:
         return _transaction_set().hdrFromFdno(fd)
     except rpm.error as e:
         raise FedostreeError(f"{path.name}: not a valid RPM: {e}") from e
+
+
+# rpm's PGPHASHALGO_* numbers, as RPMTAG_PAYLOADDIGESTALGO gives them, as hashlib names.
+_HASHES = {1: "md5", 2: "sha1", 8: "sha256", 9: "sha384", 10: "sha512", 11: "sha224"}
+_LEAD_SIZE = 96
+
+
+def digest_problem(path: Path) -> str | None:
+    """What is wrong with the package's own digests, or None when they hold: librpm
+    checks the header's digests as it reads it; the compressed payload is hashed here and
+    compared with the header's payload digest, or, in a package older than rpm 4.14, the
+    signature's MD5 over header and payload (rpm -K checks the same)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            hdr = _transaction_set().hdrFromFdno(fd)
+        except rpm.error as e:
+            return f"bad header: {e}"
+        payload_start = os.lseek(fd, 0, os.SEEK_CUR)
+        expected = hdr[rpm.RPMTAG_PAYLOADDIGEST]
+        algo = _HASHES.get(hdr[rpm.RPMTAG_PAYLOADDIGESTALGO] or 0)
+        if expected and algo:
+            if _hash_from(fd, payload_start, algo).hex() != expected[0]:
+                return "payload digest mismatch"
+            return None
+        md5 = hdr[rpm.RPMTAG_SIGMD5]
+        if md5 and _hash_from(fd, _signature_end(fd), "md5") != md5:
+            return "MD5 digest mismatch"
+        return None
+    finally:
+        os.close(fd)
+
+
+def _signature_end(fd: int) -> int:
+    """Where the main header starts: after the lead and the signature header (whose
+    data is padded to 8 bytes)."""
+    count, size = struct.unpack(">ii", os.pread(fd, 8, _LEAD_SIZE + 8))
+    end = _LEAD_SIZE + 16 + 16 * count + size
+    return end + (-end) % 8
+
+
+def _hash_from(fd: int, offset: int, algo: str) -> bytes:
+    h = hashlib.new(algo)
+    while chunk := os.pread(fd, 1 << 20, offset):
+        h.update(chunk)
+        offset += len(chunk)
+    return h.digest()
 
 
 def iter_payload(path: Path) -> Iterator[PayloadEntry]:
