@@ -5,8 +5,12 @@ the cache as they were (`ostree fsck` clean, no staging directories left behind)
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -399,3 +403,34 @@ def test_debug_shows_the_traceback_of_a_scriptlet_failure(tmp_path: Path, errors
     assert "Traceback (most recent call last):" in r.stderr
     assert "ScriptletError" in r.stderr
     assert_untouched(tmp_path, {})
+
+
+def test_work_directories_a_killed_compose_left_are_removed(
+    tmp_path: Path, errors_repo: Path
+) -> None:
+    """A compose killed during assembly leaves CACHEDIR/compose-*: the next run removes
+    what no live process holds (its .lock is free, or it predates the locks), and leaves
+    the directory of a compose still running."""
+    treefile, _ = baseline(tmp_path, errors_repo.as_uri())
+    cache = tmp_path / "cache"
+    unlocked, old = cache / "compose-killed", cache / "compose-old"
+    for stale in (unlocked, old):
+        (stale / "rootfs/usr/bin").mkdir(parents=True)
+        (stale / "rootfs/usr/bin/x").write_text("left by a killed compose\n")
+    (unlocked / ".lock").touch()
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    busy = cache / "compose-busy"
+    (busy / "rootfs").mkdir(parents=True)
+    (busy / ".lock").touch()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1]); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(600)",
+         str(busy / ".lock")], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        r = compose(treefile, tmp_path, "--force-nocache")
+        assert r.exit_code == 0, r.stderr
+        assert sorted(p.name for p in cache.glob("compose-*")) == ["compose-busy"]
+    finally:
+        holder.kill()
+        holder.wait()

@@ -6,7 +6,6 @@ assembled tree (the server tests it) with a way to discard it."""
 from __future__ import annotations
 
 import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,10 +26,13 @@ from fedostree.engine.pkgcache import CachedPackage
 from fedostree.engine.repofile import RepoConfig, repo_sections
 from fedostree.engine.reproducible import reproducible_build, source_date_epoch
 from fedostree.engine.treefs import remove_in_background
+from fedostree.engine.workdirs import make_work_dir, release
 from fedostree.model.lockfile import Lockfile
 from fedostree.model.recorded import EPOCH_KEY, RecordedInputs, recorded_treefile
 from fedostree.model.treefile import Treefile
 from fedostree.model.treefile_load import validate_for_compose
+
+WORK_PREFIX = "compose-"  # CACHEDIR/compose-XXXX: one build's work directory
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class Build:
 
     def discard(self) -> threading.Thread:
         """Remove the work directory in the background (tens of thousands of entries)."""
-        return remove_in_background(self.work)
+        remover = remove_in_background(self.work)
+        release(self.work)
+        return remover
 
 
 def check_buildable(tf: Treefile) -> None:
@@ -95,7 +99,7 @@ def build_tree(
     if epoch is None:
         epoch = source_date_epoch([c.header_blob for c in req.cached])
     cache = workdir if cachedir is None else cachedir
-    work = Path(tempfile.mkdtemp(prefix="compose-", dir=workdir))
+    work = make_work_dir(workdir, WORK_PREFIX)
     try:
         rootfs = work / "rootfs"
         with reproducible_build(epoch):
@@ -107,6 +111,7 @@ def build_tree(
                 commit, how = build_cold(repo, req, rootfs, previous, epoch, cache), None
     except BaseException:
         remove_in_background(work).join()
+        release(work)
         raise
     return Build(commit, rootfs, work, how)
 

@@ -17,7 +17,7 @@ import solv
 from fedostree.engine import commit as cm
 from fedostree.engine import depsolve, resolve
 from fedostree.engine import ostree as ot
-from fedostree.engine.build import BuildRequest, build_tree, check_buildable
+from fedostree.engine.build import WORK_PREFIX, BuildRequest, build_tree, check_buildable
 from fedostree.engine.depsolve import Package
 from fedostree.engine.kernel import kernel_dirs
 from fedostree.engine.layers import pull_layers, resolve_layers
@@ -27,6 +27,7 @@ from fedostree.engine.pkgcache import ensure_cached
 from fedostree.engine.repofile import RepoConfig
 from fedostree.engine.repomd import RepoMetadata, fetch_metadata
 from fedostree.engine.treefile_repos import BASEARCH, repo_configs, repo_names
+from fedostree.engine.workdirs import remove_stale
 from fedostree.errors import ConfigError
 from fedostree.model.lockfile import Lockfile, write_lockfile
 from fedostree.model.treefile import Treefile
@@ -82,6 +83,7 @@ class Session:
     _signer: Signer | None = None
     _candidates_migrated: bool = False
     _boots: BootRunner | None = None
+    _stale_removed: bool = False
 
     @property
     def out_repo(self) -> OSTree.Repo:
@@ -121,6 +123,12 @@ class Session:
             log.info("moved %d candidate refs to candidates:REF", len(moved))
             update_summary(self.out_repo, self.signer)
         self._candidates_migrated = True
+
+    def remove_stale_work(self) -> None:
+        """Once per run: the work directories a killed compose left in the cache."""
+        if not self._stale_removed:
+            remove_stale(self.options.cachedir, WORK_PREFIX)
+            self._stale_removed = True
 
     @property
     def boots(self) -> BootRunner | None:
@@ -186,6 +194,7 @@ def start_compose(tf: Treefile, session: Session) -> PendingCompose:
     """Compose the tree onto its candidate ref and start its checks."""
     check_buildable(tf)
     check_tree_ref(tf.path, tf.ref)
+    session.remove_stale_work()
     opts = session.options
     signer = session.signer
     layers = resolve_layers(tf, opts.repo)
